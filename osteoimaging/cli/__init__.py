@@ -1,0 +1,1 @@
+"""The ``osteo`` command line. Each sub-module with a ``register(subparsers)`` adds commands."""
