@@ -11,11 +11,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from osteoimaging.atomic import atomic_path  # noqa: E402
-from osteoimaging.volume import Volume  # noqa: E402
+from osteoimaging.atomic import atomic_path
+from osteoimaging.volume import Volume
 
 
 def _centre_of(mask: Volume | None, volume: Volume) -> tuple[int, int, int]:
@@ -33,8 +33,13 @@ def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 120) -> Path:
     return Path(path)
 
 
-def mid_slices_png(ct: Volume, path: str | Path, mask: Volume | None = None,
-                   window: tuple[float, float] = (400.0, 1500.0), title: str = "") -> Path:
+def mid_slices_png(
+    ct: Volume,
+    path: str | Path,
+    mask: Volume | None = None,
+    window: tuple[float, float] = (400.0, 1500.0),
+    title: str = "",
+) -> Path:
     """Axial, coronal and sagittal slices through the mask centre, mask outlined in colour.
 
     ``window`` is (level, width) in the image's units (default: a bone window in HU).
@@ -51,8 +56,15 @@ def mid_slices_png(ct: Volume, path: str | Path, mask: Volume | None = None,
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     for ax, (name, img, msk, aspect) in zip(axes, views, strict=True):
         origin = "lower" if name != "axial" else "upper"
-        ax.imshow(img, cmap="gray", vmin=vmin, vmax=vmax, aspect=aspect, origin=origin,
-                  interpolation="nearest")
+        ax.imshow(
+            img,
+            cmap="gray",
+            vmin=vmin,
+            vmax=vmax,
+            aspect=aspect,
+            origin=origin,
+            interpolation="nearest",
+        )
         if msk is not None and msk.any():
             ax.contour(msk.astype(float), levels=[0.5], colors=["#ffb000"], linewidths=0.8)
         ax.set_title(name)

@@ -75,8 +75,10 @@ def _read_dicom(folder: Path, series_uid: str | None) -> Volume:
     if series_uid is not None:
         chosen = [s for s in series if s["uid"] == series_uid]
         if not chosen:
-            raise InputError(f"series {series_uid} not found; present: "
-                             + ", ".join(s["uid"] for s in series), folder)
+            raise InputError(
+                f"series {series_uid} not found; present: " + ", ".join(s["uid"] for s in series),
+                folder,
+            )
     elif len(series) == 1:
         chosen = series
     else:
@@ -124,7 +126,10 @@ def read_image(path: str | Path, *, series_uid: str | None = None) -> Volume:
         if suffix not in READ_SUFFIXES:
             raise InputError(
                 f"unsupported file type '{suffix}' (expected a DICOM folder or one of "
-                + ", ".join(READ_SUFFIXES) + ")", path)
+                + ", ".join(READ_SUFFIXES)
+                + ")",
+                path,
+            )
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))
         try:
@@ -134,19 +139,23 @@ def read_image(path: str | Path, *, series_uid: str | None = None) -> Volume:
             if dim != 3:
                 raise InputError(f"image is {dim}D; a 3D volume is required", path)
             if ncomp != 1:
-                raise InputError(f"image has {ncomp} components per voxel; a scalar image is "
-                                 "required", path)
+                raise InputError(
+                    f"image has {ncomp} components per voxel; a scalar image is required", path
+                )
             _check_spacing(reader.GetSpacing(), path)
             image = reader.Execute()
         except RuntimeError as exc:
-            raise InputError(f"cannot read image, file unreadable, truncated or corrupted "
-                             f"({_first_line(exc)})", path) from exc
+            raise InputError(
+                f"cannot read image, file unreadable, truncated or corrupted ({_first_line(exc)})",
+                path,
+            ) from exc
         volume = Volume.from_sitk(image, format=suffix.lstrip("."))
     if volume.array.ndim != 3:
         raise InputError(f"image is {volume.array.ndim}D; a 3D volume is required", path)
     if min(volume.shape) < 2:
-        raise InputError(f"image has size {volume.describe()}: a single slice, not a 3D volume",
-                         path)
+        raise InputError(
+            f"image has size {volume.describe()}: a single slice, not a 3D volume", path
+        )
     _check_spacing(volume.spacing, path)
     if abs(np.linalg.det(volume.direction)) < 1e-6:
         raise InputError("degenerate direction cosines (axes are not independent)", path)
@@ -158,8 +167,11 @@ def _check_spacing(spacing: tuple, path: Path) -> None:
     for s in spacing:
         if not math.isfinite(s) or s <= 0:
             raise InputError(
-                "invalid voxel spacing " + "×".join(f"{v:g}" for v in spacing)
-                + " mm (must be positive and finite)", path)
+                "invalid voxel spacing "
+                + "×".join(f"{v:g}" for v in spacing)
+                + " mm (must be positive and finite)",
+                path,
+            )
 
 
 def write_image(volume: Volume, path: str | Path, *, compress: bool = True) -> Path:
@@ -167,8 +179,7 @@ def write_image(volume: Volume, path: str | Path, *, compress: bool = True) -> P
     path = Path(path)
     suffix = _suffix(path)
     if suffix not in WRITE_SUFFIXES:
-        raise InputError(f"cannot write '{suffix}' (use one of {', '.join(WRITE_SUFFIXES)})",
-                         path)
+        raise InputError(f"cannot write '{suffix}' (use one of {', '.join(WRITE_SUFFIXES)})", path)
     image = volume.to_sitk()
     with atomic_path(path, suffix=suffix) as tmp:
         sitk.WriteImage(image, str(tmp), compress)

@@ -45,11 +45,16 @@ class TqdmProgress:
 
         if disable is None:
             disable = not sys.stderr.isatty()
-        self._bar = tqdm(total=1000, desc=description, disable=disable, leave=False,
-                         bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+        self._bar = tqdm(
+            total=1000,
+            desc=description,
+            disable=disable,
+            leave=False,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}",
+        )
 
     def __call__(self, fraction: float, message: str = "") -> bool:
-        self._bar.n = int(round(1000 * fraction))
+        self._bar.n = round(1000 * fraction)
         if message:
             self._bar.set_postfix_str(message, refresh=False)
         self._bar.refresh()

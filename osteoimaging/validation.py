@@ -43,7 +43,9 @@ def check_ct_hu(volume: Volume, path: str | Path | None = None) -> None:
     if lo > -50.0:
         raise InputError(
             f"values {lo:g}..{hi:g} contain nothing below -50 HU (no fat or air): not a CT in HU"
-            " (an MRI or a calibrated BMD image?); use --no-hu-check if it is", path)
+            " (an MRI or a calibrated BMD image?); use --no-hu-check if it is",
+            path,
+        )
 
 
 def check_finite_spacing(volume: Volume, path: str | Path | None = None) -> None:
@@ -67,8 +69,11 @@ def mask_from_label(labels: Volume, label: int | None, path: str | Path | None =
         mask = arr == label
         if not mask.any():
             present = [int(v) for v in np.unique(arr) if v != 0][:20]
-            raise InputError(f"label {label} is absent (labels present: "
-                             f"{', '.join(map(str, present)) or 'none'})", path)
+            raise InputError(
+                f"label {label} is absent (labels present: "
+                f"{', '.join(map(str, present)) or 'none'})",
+                path,
+            )
     if not mask.any():
         raise InputError("mask is empty (no foreground voxel)", path)
     return labels.with_array(mask)
@@ -85,8 +90,9 @@ def resample_mask_to(mask: Volume, reference: Volume) -> Volume:
     return Volume.from_sitk(out, **mask.metadata)
 
 
-def check_mask_geometry(mask: Volume, image: Volume, mask_path: str | Path | None = None,
-                        *, resample: bool = False) -> Volume:
+def check_mask_geometry(
+    mask: Volume, image: Volume, mask_path: str | Path | None = None, *, resample: bool = False
+) -> Volume:
     """Return ``mask`` on ``image``'s grid or fail if the grids differ.
 
     With ``resample=True`` a mask on another grid is resampled by nearest neighbour
@@ -99,7 +105,9 @@ def check_mask_geometry(mask: Volume, image: Volume, mask_path: str | Path | Non
     raise InputError(
         f"mask grid ({mask.describe()}, origin {format_triplet(mask.origin)}) differs from the "
         f"image grid ({image.describe()}, origin {format_triplet(image.origin)}); pass "
-        "--resample-mask to resample it by nearest neighbour", mask_path)
+        "--resample-mask to resample it by nearest neighbour",
+        mask_path,
+    )
 
 
 def read_ct(path: str | Path, *, series_uid: str | None = None, check_hu: bool = True) -> Volume:
@@ -110,8 +118,9 @@ def read_ct(path: str | Path, *, series_uid: str | None = None, check_hu: bool =
     return volume
 
 
-def read_mask(path: str | Path, reference: Volume, *, label: int | None = None,
-              resample: bool = False) -> Volume:
+def read_mask(
+    path: str | Path, reference: Volume, *, label: int | None = None, resample: bool = False
+) -> Volume:
     """Read a mask or label map, select ``label``, and put it on ``reference``'s grid."""
     labels = read_image(path)
     labels = check_mask_geometry(labels, reference, path, resample=resample)

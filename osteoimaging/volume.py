@@ -62,8 +62,10 @@ class Volume:
     def physical_to_index(self, xyz: np.ndarray) -> np.ndarray:
         """Continuous (i, j, k) indices of physical LPS points (…, 3)."""
         xyz = np.asarray(xyz, dtype=float)
-        return (xyz - np.asarray(self.origin)) @ np.linalg.inv(self.direction).T / np.asarray(
-            self.spacing
+        return (
+            (xyz - np.asarray(self.origin))
+            @ np.linalg.inv(self.direction).T
+            / np.asarray(self.spacing)
         )
 
     def with_array(self, array: np.ndarray, **metadata: Any) -> Volume:

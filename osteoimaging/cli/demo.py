@@ -19,9 +19,12 @@ def demo_case() -> tuple[VertebraSpec, CTProtocol]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run on the bundled synthetic vertebra",
-                       description="Generate the bundled synthetic vertebra phantom and write "
-                       "its CT, mask, ground truth and a PNG of the mid slices to --out.")
+    p = sub.add_parser(
+        "demo",
+        help="run on the bundled synthetic vertebra",
+        description="Generate the bundled synthetic vertebra phantom and write "
+        "its CT, mask, ground truth and a PNG of the mid slices to --out.",
+    )
     p.add_argument("--out", default="osteo-demo", help="output folder [osteo-demo]")
     p.set_defaults(func=run)
 
@@ -36,8 +39,11 @@ def run(args: argparse.Namespace) -> int:
     write_image(mask.with_array(mask.array.astype("uint8")), out / "mask.nrrd")
     write_json(out / "phantom_truth.json", truth)
     mid_slices_png(ct, out / "mid_slices.png", mask, title="OsteoImaging demo phantom")
-    print(f"wrote {out / 'ct.nrrd'} ({ct.describe()}), {out / 'mask.nrrd'}, "
-          f"{out / 'mid_slices.png'}")
-    print(f"phantom truth: BV/TV {truth['bvtv_trabecular']:.3f}, "
-          f"trabecular BMD {truth['trabecular_bmd_mg_cm3']:.1f} mg/cm³")
+    print(
+        f"wrote {out / 'ct.nrrd'} ({ct.describe()}), {out / 'mask.nrrd'}, {out / 'mid_slices.png'}"
+    )
+    print(
+        f"phantom truth: BV/TV {truth['bvtv_trabecular']:.3f}, "
+        f"trabecular BMD {truth['trabecular_bmd_mg_cm3']:.1f} mg/cm³"
+    )
     return 0

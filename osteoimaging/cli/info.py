@@ -12,9 +12,12 @@ from osteoimaging.volume import format_triplet
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("info", help="print an image's geometry, value range and modality",
-                       description="Print size, spacing, origin, direction, value range and "
-                       "modality (if known) of a DICOM series folder, NRRD, NIfTI or MetaImage.")
+    p = sub.add_parser(
+        "info",
+        help="print an image's geometry, value range and modality",
+        description="Print size, spacing, origin, direction, value range and "
+        "modality (if known) of a DICOM series folder, NRRD, NIfTI or MetaImage.",
+    )
     p.add_argument("path", help="image file or DICOM series folder")
     p.add_argument("--series", metavar="UID", help="DICOM series to read when a folder has several")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -25,8 +28,7 @@ def image_info(path: str, series: str | None = None) -> dict:
     """The facts ``osteo info`` prints (no patient identifiers)."""
     vol = read_image(path, series_uid=series)
     arr = vol.array
-    keep = ("format", "modality", "manufacturer", "kvp", "kernel", "slice_thickness_mm",
-            "n_files")
+    keep = ("format", "modality", "manufacturer", "kvp", "kernel", "slice_thickness_mm", "n_files")
     return {
         "size": list(vol.size),
         "spacing_mm": list(vol.spacing),
@@ -49,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"spacing   {format_triplet(tuple(info['spacing_mm']))} mm")
     print(f"origin    {format_triplet(tuple(info['origin_mm']))} mm (LPS)")
     print("direction " + "; ".join(" ".join(f"{v:g}" for v in row) for row in info["direction"]))
-    print(f"values    {info['min']:g} .. {info['max']:g} (mean {info['mean']:.4g}, {info['dtype']})")
+    print(
+        f"values    {info['min']:g} .. {info['max']:g} (mean {info['mean']:.4g}, {info['dtype']})"
+    )
     for key in ("format", "modality", "manufacturer", "kvp", "kernel", "slice_thickness_mm"):
         if key in info:
             print(f"{key:<9} {info[key]}")

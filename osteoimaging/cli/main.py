@@ -45,8 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logger.setLevel(level)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -65,11 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("osteo: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
-    except Exception as exc:  # noqa: BLE001 - the CLI boundary
+    except Exception as exc:
         if args.debug:
             raise
-        print(f"osteo: unexpected error: {type(exc).__name__}: {exc} (run with --debug for "
-              "the traceback)", file=sys.stderr)
+        print(
+            f"osteo: unexpected error: {type(exc).__name__}: {exc} (run with --debug for "
+            "the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
 
 

@@ -55,7 +55,8 @@ def simulate_ct(scene: Volume, protocol: CTProtocol | None = None) -> Volume:
     if image.GetPixelID() != sitk.sitkFloat32:
         image = sitk.Cast(image, sitk.sitkFloat32)
     sigma = [protocol.fwhm_inplane_mm * FWHM_TO_SIGMA] * 2 + [
-        protocol.slice_thickness_mm * FWHM_TO_SIGMA]
+        protocol.slice_thickness_mm * FWHM_TO_SIGMA
+    ]
     # The scene already carries its own voxel blur; remove it in quadrature.
     native = [s * FWHM_TO_SIGMA for s in scene.spacing]
     sigma = [math.sqrt(max(s**2 - n**2 / 3.0, 1e-6)) for s, n in zip(sigma, native, strict=True)]
@@ -78,5 +79,10 @@ def simulate_ct(scene: Volume, protocol: CTProtocol | None = None) -> Volume:
         rng = np.random.default_rng(protocol.seed)
         arr = arr + rng.normal(0.0, protocol.noise_hu, arr.shape).astype(np.float32)
     arr = np.clip(np.rint(arr), -1024, 3071).astype(np.int16)
-    return Volume(arr, spacing=tuple(out_spacing), origin=tuple(origin), direction=rot,
-                  metadata={"modality": "CT", "phantom": True})
+    return Volume(
+        arr,
+        spacing=tuple(out_spacing),
+        origin=tuple(origin),
+        direction=rot,
+        metadata={"modality": "CT", "phantom": True},
+    )

@@ -23,8 +23,9 @@ import numpy as np
 import scipy.fft
 
 
-def plate_model(bvtv: float, tb_th_mm: float | None = None, tb_sp_mm: float | None = None
-                ) -> dict[str, float]:
+def plate_model(
+    bvtv: float, tb_th_mm: float | None = None, tb_sp_mm: float | None = None
+) -> dict[str, float]:
     """Parallel-plate model (Parfitt 1983): complete (BV/TV, Tb.Th, Tb.Sp, Tb.N) from two."""
     if not 0.0 < bvtv < 1.0:
         raise ValueError(f"BV/TV must be in (0, 1), got {bvtv}")
@@ -38,12 +39,21 @@ def plate_model(bvtv: float, tb_th_mm: float | None = None, tb_sp_mm: float | No
         if tb_sp_mm <= 0:
             raise ValueError("Tb.Sp must be positive")
         tb_n = (1.0 - bvtv) / tb_sp_mm
-    return {"bvtv": bvtv, "tb_th_mm": bvtv / tb_n, "tb_sp_mm": (1.0 - bvtv) / tb_n,
-            "tb_n_per_mm": tb_n}
+    return {
+        "bvtv": bvtv,
+        "tb_th_mm": bvtv / tb_n,
+        "tb_sp_mm": (1.0 - bvtv) / tb_n,
+        "tb_n_per_mm": tb_n,
+    }
 
 
-def gaussian_shell_field(shape: tuple[int, int, int], spacing_mm: float, k0: float,
-                         rel_bandwidth: float = 0.25, seed: int | None = 0) -> np.ndarray:
+def gaussian_shell_field(
+    shape: tuple[int, int, int],
+    spacing_mm: float,
+    k0: float,
+    rel_bandwidth: float = 0.25,
+    seed: int | None = 0,
+) -> np.ndarray:
     """Zero-mean, unit-variance isotropic random field with spectrum peaked at |k| = k0 (rad/mm)."""
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(shape, dtype=np.float32)
@@ -62,9 +72,15 @@ def gaussian_shell_field(shape: tuple[int, int, int], spacing_mm: float, k0: flo
     return field
 
 
-def trabecular_bone(shape: tuple[int, int, int], spacing_mm: float, bvtv: float,
-                    tb_th_mm: float | None = None, tb_sp_mm: float | None = None,
-                    seed: int | None = 0, field: np.ndarray | None = None) -> np.ndarray:
+def trabecular_bone(
+    shape: tuple[int, int, int],
+    spacing_mm: float,
+    bvtv: float,
+    tb_th_mm: float | None = None,
+    tb_sp_mm: float | None = None,
+    seed: int | None = 0,
+    field: np.ndarray | None = None,
+) -> np.ndarray:
     """Boolean trabecular bone of the requested BV/TV on an isotropic grid.
 
     Give Tb.Th *or* Tb.Sp (mm); the other follows from the plate model

@@ -68,7 +68,8 @@ class VertebraSpec:
 
     def bmd_to_hu(self, bmd: np.ndarray | float) -> np.ndarray | float:
         return (np.asarray(bmd, dtype=np.float32) - self.calibration_intercept) / (
-            self.calibration_slope)
+            self.calibration_slope
+        )
 
 
 @dataclass
@@ -81,8 +82,9 @@ class VertebraPhantom:
 
     def body_mask_on(self, reference: Volume) -> Volume:
         """The exact body mask (incl. cortex) evaluated at the voxel centres of ``reference``."""
-        k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float32) for n in reference.shape),
-                              indexing="ij", sparse=True)
+        k, j, i = np.meshgrid(
+            *(np.arange(n, dtype=np.float32) for n in reference.shape), indexing="ij", sparse=True
+        )
         o = np.asarray(reference.origin, dtype=np.float32)
         d = reference.direction.astype(np.float32)
         s = np.asarray(reference.spacing, dtype=np.float32)
@@ -129,19 +131,32 @@ def _surroundings_hu(spec: VertebraSpec, x, y, z) -> np.ndarray:
         hu[canal] = CSF_HU
         in_z = np.abs(z) <= 0.8 * h
         ped_x = canal_r + 3.5
-        pedicle = (((np.abs(x) - ped_x) / 4.0) ** 2 + ((z - 0.1 * h) / (0.5 * h)) ** 2 <= 1.0) & (
-            y >= 0.6 * b) & (y <= canal_y + 0.7 * canal_r)
-        lamina = (np.abs(x) <= ped_x + 3.0) & (y >= canal_y + 0.5 * canal_r) & (
-            y <= canal_y + canal_r + 5.0) & in_z & ~(x**2 + (y - canal_y) ** 2 <= canal_r**2)
-        spinous = (np.abs(x) <= 3.0) & (y >= canal_y + canal_r) & (
-            y <= canal_y + canal_r + 25.0) & (np.abs(z) <= 0.6 * h)
+        pedicle = (
+            (((np.abs(x) - ped_x) / 4.0) ** 2 + ((z - 0.1 * h) / (0.5 * h)) ** 2 <= 1.0)
+            & (y >= 0.6 * b)
+            & (y <= canal_y + 0.7 * canal_r)
+        )
+        lamina = (
+            (np.abs(x) <= ped_x + 3.0)
+            & (y >= canal_y + 0.5 * canal_r)
+            & (y <= canal_y + canal_r + 5.0)
+            & in_z
+            & ~(x**2 + (y - canal_y) ** 2 <= canal_r**2)
+        )
+        spinous = (
+            (np.abs(x) <= 3.0)
+            & (y >= canal_y + canal_r)
+            & (y <= canal_y + canal_r + 25.0)
+            & (np.abs(z) <= 0.6 * h)
+        )
         post = (pedicle | lamina | spinous) & ~cross
         hu[post] = spec.bmd_to_hu(spec.posterior_bmd)
     return hu
 
 
-def _body_bmd_hires(spec: VertebraSpec, origin: np.ndarray, shape: tuple[int, int, int]
-                    ) -> tuple[np.ndarray, dict]:
+def _body_bmd_hires(
+    spec: VertebraSpec, origin: np.ndarray, shape: tuple[int, int, int]
+) -> tuple[np.ndarray, dict]:
     """Body BMD (mg/cm³) on the high-resolution box; NaN outside the body."""
     s = spec.hires_mm
     z = (origin[2] + s * np.arange(shape[0], dtype=np.float32))[:, None, None]
@@ -153,17 +168,18 @@ def _body_bmd_hires(spec: VertebraSpec, origin: np.ndarray, shape: tuple[int, in
     dist = _distance_to_body_surface(spec, x, y, z)
     inside = dist >= 0
     trab = dist >= spec.cortical_mm
-    t = np.quantile(absf[trab][:: 7], spec.bvtv)
+    t = np.quantile(absf[trab][::7], spec.bvtv)
     bone = absf < t
     in_defect = np.zeros(shape, dtype=bool)
     for defect in spec.defects:
         c, r = np.asarray(defect.center_mm), np.asarray(defect.radii_mm)
-        ell = (((x - c[0]) / r[0]) ** 2 + ((y - c[1]) / r[1]) ** 2 + ((z - c[2]) / r[2]) ** 2
-               ) <= 1.0
+        ell = (
+            ((x - c[0]) / r[0]) ** 2 + ((y - c[1]) / r[1]) ** 2 + ((z - c[2]) / r[2]) ** 2
+        ) <= 1.0
         ell &= trab
         in_defect |= ell
         if defect.remaining_bvtv_fraction > 0:
-            td = np.quantile(absf[trab][:: 7], spec.bvtv * defect.remaining_bvtv_fraction)
+            td = np.quantile(absf[trab][::7], spec.bvtv * defect.remaining_bvtv_fraction)
             bone[ell] = absf[ell] < td
         else:
             bone[ell] = False
@@ -175,8 +191,9 @@ def _body_bmd_hires(spec: VertebraSpec, origin: np.ndarray, shape: tuple[int, in
     truth = {
         **{f"model_{k}": v for k, v in model.items()},
         "bvtv_trabecular": float(bone[trab].sum() / max(n_trab, 1)),
-        "bvtv_outside_defects": float(bone[trab & ~in_defect].sum()
-                                      / max(int((trab & ~in_defect).sum()), 1)),
+        "bvtv_outside_defects": float(
+            bone[trab & ~in_defect].sum() / max(int((trab & ~in_defect).sum()), 1)
+        ),
         "defect_volume_ml": float(in_defect.sum() * s**3 / 1000.0),
         "trabecular_bmd_mg_cm3": float(bmd[trab].mean()) if n_trab else float("nan"),
         "body_volume_ml": float(inside.sum() * s**3 / 1000.0),
@@ -224,8 +241,12 @@ def make_vertebra(spec: VertebraSpec | None = None) -> VertebraPhantom:
         kz, ky, kx = (n // factor for n in box_shape)
         hu_box = hu_box.reshape(kz, factor, ky, factor, kx, factor).mean(axis=(1, 3, 5))
     scene[k0:k1, j0:j1, i0:i1] = hu_box
-    volume = Volume(scene.astype(np.float32), spacing=(ss, ss, ss),
-                    origin=tuple(lo + ss / 2), metadata={"modality": "CT", "phantom": True})
+    volume = Volume(
+        scene.astype(np.float32),
+        spacing=(ss, ss, ss),
+        origin=tuple(lo + ss / 2),
+        metadata={"modality": "CT", "phantom": True},
+    )
     truth.update({"spec": _spec_dict(spec)})
     return VertebraPhantom(scene=volume, spec=spec, truth=truth)
 
@@ -236,8 +257,7 @@ def _spec_dict(spec: VertebraSpec) -> dict:
     return d
 
 
-def vertebra_ct(spec: VertebraSpec | None = None, protocol=None
-                ) -> tuple[Volume, Volume, dict]:
+def vertebra_ct(spec: VertebraSpec | None = None, protocol=None) -> tuple[Volume, Volume, dict]:
     """The routine-CT view of a synthetic vertebra: (CT in HU, body mask, ground truth).
 
     ``protocol`` is a :class:`~osteoimaging.phantoms.ctsim.CTProtocol` (default: in-plane
@@ -251,7 +271,9 @@ def vertebra_ct(spec: VertebraSpec | None = None, protocol=None
     mask = phantom.body_mask_on(ct)
     truth = dict(phantom.truth)
     truth["protocol"] = asdict(protocol)
-    truth["calibration"] = {"slope": phantom.spec.calibration_slope,
-                            "intercept": phantom.spec.calibration_intercept}
+    truth["calibration"] = {
+        "slope": phantom.spec.calibration_slope,
+        "intercept": phantom.spec.calibration_intercept,
+    }
     truth["mask_volume_ml"] = float(mask.array.sum() * ct.voxel_volume_mm3 / 1000.0)
     return ct, mask, truth
