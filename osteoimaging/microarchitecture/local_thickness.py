@@ -91,6 +91,12 @@ def _ridge_centres(phase, dist, spacing, offsets, tol):
 
 
 @numba.njit(cache=True)
+def _box(d, sz, sy, sx):
+    """Half-widths (voxels) of the box that holds a sphere of radius d."""
+    return int(np.ceil(d / sz)), int(np.ceil(d / sy)), int(np.ceil(d / sx))
+
+
+@numba.njit(cache=True)
 def _surface_offset(phase, dist, k, j, i, spacing):
     """A quarter of the voxel extent along the direction to the nearest other-phase centre.
 
@@ -104,7 +110,7 @@ def _surface_offset(phase, dist, k, j, i, spacing):
     nz, ny, nx = phase.shape
     d = dist[k, j, i]
     d2 = d * d * (1.0 + 1e-5) + 1e-12
-    wz, wy, wx = int(math.ceil(d / sz)), int(math.ceil(d / sy)), int(math.ceil(d / sx))
+    wz, wy, wx = _box(d, sz, sy, sx)
     best = 0.0
     for kk in range(max(k - wz, 0), min(k + wz + 1, nz)):
         vz = (kk - k) * sz
@@ -134,7 +140,7 @@ def _paint_spheres(phase, dist, centres, spacing, out):
         d = dist[k, j, i]
         value = 2.0 * (d - _surface_offset(phase, dist, k, j, i, spacing))
         r2 = d * d
-        wz, wy, wx = int(math.ceil(d / sz)), int(math.ceil(d / sy)), int(math.ceil(d / sx))
+        wz, wy, wx = _box(d, sz, sy, sx)
         for kk in range(max(k - wz, 0), min(k + wz + 1, nz)):
             dz2 = ((kk - k) * sz) ** 2
             if dz2 >= r2:
@@ -144,9 +150,12 @@ def _paint_spheres(phase, dist, centres, spacing, out):
                 if dzy2 >= r2:
                     continue
                 for ii in range(max(i - wx, 0), min(i + wx + 1, nx)):
-                    if dzy2 + ((ii - i) * sx) ** 2 < r2 and phase[kk, jj, ii]:
-                        if out[kk, jj, ii] < value:
-                            out[kk, jj, ii] = value
+                    if (
+                        dzy2 + ((ii - i) * sx) ** 2 < r2
+                        and phase[kk, jj, ii]
+                        and out[kk, jj, ii] < value
+                    ):
+                        out[kk, jj, ii] = value
 
 
 def local_thickness_array(
