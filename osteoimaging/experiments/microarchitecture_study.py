@@ -1,0 +1,88 @@
+"""Experiment 2: focal measures against true microarchitecture (the paper's 27 vertebrae).
+
+ROIs span BV/TV 0.05–0.30 evenly (shuffled), with the model Tb.Th drawn independently
+(0.12–0.30 mm: thinner plates are 1 voxel on the 0.1 mm truth grid and cannot be told
+apart) so that Tb.Th is not a proxy for BV/TV, and a focal void (radius 2.5–4.5 mm) in
+half of them. The focal measures come from one simulated routine CT; BV/TV, Tb.Th, Tb.Sp and Tb.N
+from local thickness (:mod:`osteoimaging.microarchitecture`) on the phantom's own
+0.1 mm bone, binarised at the paper's 200 mg/cm³, inside the same 6 mm-eroded region.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from osteoimaging.experiments.cases import (
+    BODY_MM,
+    calibration_of,
+    case_spec,
+    random_defects,
+    scan,
+    truth_morphometry,
+)
+from osteoimaging.experiments.measure import focal_values
+from osteoimaging.experiments.paper import MEASURES, PAPER_ABS_R
+from osteoimaging.phantoms import CTProtocol, make_vertebra
+from osteoimaging.progress import ProgressCallback, report
+from osteoimaging.stats.correlation import pearson, spearman
+
+INDICES = ("bvtv", "tb_th_mm", "tb_sp_mm", "tb_n_per_mm")
+
+
+def run_microarchitecture(
+    n_rois: int,
+    seed: int = 0,
+    progress: ProgressCallback | None = None,
+    body_mm: tuple[float, float, float] = BODY_MM,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(per-ROI rows, one correlation row per measure × index with the paper's |r|)."""
+    rng = np.random.default_rng([seed, 2])
+    bvtvs = rng.permutation(np.linspace(0.05, 0.30, n_rois))
+    rows: list[dict[str, Any]] = []
+    for i, bvtv in enumerate(bvtvs):
+        report(progress, i / n_rois, f"ROI {i + 1}/{n_rois}")
+        tb_th = float(rng.uniform(0.12, 0.30))
+        defects = random_defects(rng, int(rng.random() < 0.5), body_mm=body_mm)
+        spec = case_spec(float(bvtv), tb_th, defects, 10_000 * seed + 500 + i, body_mm)
+        phantom = make_vertebra(spec)
+        ct, mask = scan(phantom, CTProtocol(seed=int(rng.integers(1 << 30))))
+        values = focal_values(ct, mask, calibration_of(spec))
+        morph, _ = truth_morphometry(spec)
+        rows.append(
+            {
+                "roi": i + 1,
+                "bvtv_model": float(bvtv),
+                "tb_th_model_mm": tb_th,
+                "n_defects": len(defects),
+                **morph.to_dict(),
+                **values,
+            }
+        )
+    report(progress, 1.0, "correlations")
+    return rows, correlate(rows)
+
+
+def correlate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for m in MEASURES:
+        y = np.array([r[m] for r in rows], dtype=float)
+        for idx in INDICES:
+            x = np.array([r[idx] for r in rows], dtype=float)
+            p, s = pearson(x, y), spearman(x, y)
+            out.append(
+                {
+                    "measure": m,
+                    "index": idx,
+                    "n": p["n"],
+                    "r": p["r"],
+                    "ci_low": p["ci_low"],
+                    "ci_high": p["ci_high"],
+                    "p": p["p"],
+                    "spearman_rho": s["rho"],
+                    "paper_abs_r": PAPER_ABS_R.get((m, idx)),
+                    "paper_reported": (m, idx) in PAPER_ABS_R,
+                }
+            )
+    return out

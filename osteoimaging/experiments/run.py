@@ -1,0 +1,140 @@
+"""``run_all``: every experiment, its tables (CSV + Markdown) and figures, in one folder.
+
+Layout of ``out``: ``tables/*.csv``, ``tables.md`` (all Markdown tables, ready for
+``docs/validation-experiments.md``), ``figures/validation_*.png``, ``real/<scan>/`` (maps,
+overlay, report of each real scan), ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from osteoimaging.atomic import write_json, write_text
+from osteoimaging.experiments import EXPERIMENTS, SCALE_NAMES, plots, tables
+from osteoimaging.experiments.cases import BODY_MM
+from osteoimaging.experiments.equal_bmd import run_equal_bmd
+from osteoimaging.experiments.microarchitecture_study import run_microarchitecture
+from osteoimaging.experiments.paper import MEASURES
+from osteoimaging.experiments.real_scans import run_real_scans
+from osteoimaging.experiments.reproducibility import run_reproducibility
+from osteoimaging.experiments.sensitivity import run_sensitivity
+from osteoimaging.log import logger
+from osteoimaging.progress import ProgressCallback, sub_progress
+
+SCALES: dict[str, dict[str, Any]] = {
+    "full": {
+        "pairs": 21,
+        "rois": 27,
+        "radii": (3.0, 4.5, 6.0),
+        "sensitivity": None,
+        "body_mm": BODY_MM,
+    },
+    "quick": {
+        "pairs": 5,
+        "rois": 7,
+        "radii": (4.0,),
+        "sensitivity": 3,
+        "body_mm": (28.0, 22.0, 17.0),
+    },
+}
+assert tuple(SCALES) == SCALE_NAMES
+#: Relative run time of each experiment (for the progress bar).
+_WEIGHTS = {
+    "reproducibility": 3,
+    "microarchitecture": 5,
+    "equal_bmd": 1,
+    "sensitivity": 2,
+    "real": 1,
+}
+
+
+def run_all(
+    out: str | Path,
+    *,
+    scale: str = "full",
+    only: tuple[str, ...] = EXPERIMENTS,
+    seed: int = 0,
+    data_root: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Run the chosen experiments; returns the summary written to ``out/summary.json``."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r} ({', '.join(SCALES)})")
+    cfg = SCALES[scale]
+    out = Path(out)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    total = sum(_WEIGHTS[e] for e in only)
+    done = 0.0
+    md: list[str] = []
+    summary: dict[str, Any] = {"scale": scale, "seed": seed, "runtime_s": {}}
+
+    def stage(name: str) -> ProgressCallback | None:
+        nonlocal done
+        start = done / total
+        done += _WEIGHTS[name]
+        return sub_progress(progress, start, done / total)
+
+    between_sd = None
+    for name in EXPERIMENTS:
+        if name not in only:
+            continue
+        t0 = time.perf_counter()
+        logger.info("validation experiment: %s", name)
+        if name == "reproducibility":
+            rows, summ = run_reproducibility(cfg["pairs"], seed, stage(name), cfg["body_mm"])
+            tables.write_csv(out / "tables/reproducibility_scans.csv", rows)
+            tables.write_csv(out / "tables/reproducibility_summary.csv", summ)
+            plots.bland_altman_png(rows, summ, out / "figures/validation_bland_altman.png")
+            md += ["## Reproducibility", tables.reproducibility_md(summ)]
+            summary["reproducibility"] = summ
+        elif name == "microarchitecture":
+            rows, corr = run_microarchitecture(cfg["rois"], seed, stage(name), cfg["body_mm"])
+            tables.write_csv(out / "tables/microarchitecture_rois.csv", rows)
+            tables.write_csv(out / "tables/microarchitecture_correlations.csv", corr)
+            plots.correlation_png(rows, corr, out / "figures/validation_microarchitecture.png")
+            between_sd = {m: float(np.std([r[m] for r in rows], ddof=1)) for m in MEASURES}
+            md += [
+                "## Microarchitecture correlations",
+                tables.correlation_md(corr),
+                "### Cohort ranges (truth by local thickness; focal measures)",
+                tables.cohort_ranges_md(
+                    rows, ["bvtv", "tb_th_mm", "tb_sp_mm", "tb_n_per_mm", *MEASURES]
+                ),
+            ]
+            summary["microarchitecture"] = {"correlations": corr, "between_sd": between_sd}
+        elif name == "equal_bmd":
+            rows, pictures = run_equal_bmd(cfg["radii"], seed, stage(name))
+            tables.write_csv(out / "tables/equal_bmd.csv", rows)
+            plots.equal_bmd_png(pictures, out / "figures/validation_equal_bmd.png")
+            md += ["## Equal BMD, different focal defect", tables.equal_bmd_md(rows)]
+            summary["equal_bmd"] = rows
+        elif name == "sensitivity":
+            from osteoimaging.experiments.sensitivity import SETTINGS
+
+            n = cfg["sensitivity"]
+            settings = SETTINGS if n is None else SETTINGS[:: max(1, len(SETTINGS) // n)][:n]
+            raw, summ = run_sensitivity(seed, between_sd, settings, stage(name))
+            tables.write_csv(out / "tables/sensitivity_raw.csv", raw)
+            tables.write_csv(out / "tables/sensitivity.csv", summ)
+            md += ["## Sensitivity", tables.sensitivity_md(summ)]
+            summary["sensitivity"] = summ
+        elif name == "real":
+            root = Path(data_root) if data_root else _default_data_root()
+            rows = run_real_scans(root / "ct", out / "real", stage(name))
+            tables.write_csv(out / "tables/real_scans.csv", rows)
+            md += ["## Real scans", tables.real_scans_md(rows)]
+            summary["real"] = rows
+        summary["runtime_s"][name] = time.perf_counter() - t0
+    write_text(out / "tables.md", "\n".join(md))
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def _default_data_root() -> Path:
+    """``../shared/data`` next to the project (the README's convention)."""
+    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
