@@ -70,6 +70,7 @@ def run_equal_bmd(
                     "bmd": result.maps["bmd"].array[k],
                     "hu": result.hu.array[k] if result.hu is not None else None,
                     "bmc": result.maps["focal_bmc_loss"].array[k],
+                    "roi": result.roi.array[k],
                     "values": rows[-1],
                     "spacing": result.roi.spacing[0],
                 }

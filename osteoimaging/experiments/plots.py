@@ -63,25 +63,71 @@ def correlation_png(rows: list[dict[str, Any]], corr: list[dict[str, Any]], path
     return save_figure(fig, path, dpi=80)
 
 
-def equal_bmd_png(pictures: list[dict[str, Any]], path) -> Path:
-    n_pairs = max(p["pair"] for p in pictures)
-    fig, axes = plt.subplots(2, 2 * n_pairs, figsize=(3.2 * n_pairs * 2 / 1.6, 5.2))
-    vmax = np.nanpercentile(np.concatenate([p["bmc"][np.isfinite(p["bmc"])] for p in pictures]), 99)
-    for p in pictures:
-        col = 2 * (p["pair"] - 1) + (p["case"] == "B")
-        v = p["values"]
-        hu = p["hu"]
-        axes[0, col].imshow(hu, cmap="gray", vmin=-200, vmax=600, interpolation="nearest")
-        axes[0, col].set_title(
-            f"pair {p['pair']} {p['case']}: BMD {v['trabecular_bmd_mg_cm3']:.0f}", fontsize=8
-        )
-        im = axes[1, col].imshow(p["bmc"], cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
-        axes[1, col].set_title(f"focal BMC loss {v['focal_bmc_loss_mm']:.2f} mm", fontsize=8)
+def _crop_to_finite(*images: np.ndarray, ref: np.ndarray, pad: int = 30) -> list[np.ndarray]:
+    """Crop 2D images to the bounding box of the finite pixels of ``ref`` (plus ``pad``)."""
+    idx = np.argwhere(np.isfinite(ref))
+    if idx.size == 0:
+        return list(images)
+    lo = np.maximum(idx.min(axis=0) - pad, 0)
+    hi = idx.max(axis=0) + pad + 1
+    return [im[lo[0] : hi[0], lo[1] : hi[1]] for im in images]
+
+
+def _map_panels(panels: list[dict[str, Any]], title: str, path, hu_window=(-200, 600)) -> Path:
+    """Columns of (CT slice, focal BMC loss slice) cropped to the ROI; one shared colour bar."""
+    n = len(panels)
+    fig, axes = plt.subplots(2, n, figsize=(2.2 * n + 1.2, 4.6), squeeze=False)
+    finite = np.concatenate([p["bmc"][np.isfinite(p["bmc"])] for p in panels])
+    vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
+    im = None
+    for col, p in enumerate(panels):
+        roi = p.get("roi", np.isfinite(p["bmc"]))
+        hu, bmc, roi = _crop_to_finite(p["hu"], p["bmc"], roi.astype(float), ref=p["bmc"])
+        axes[0, col].imshow(hu, cmap="gray", vmin=hu_window[0], vmax=hu_window[1])
+        axes[0, col].contour(roi, levels=[0.5], colors=["#ffb000"], linewidths=0.6)
+        axes[0, col].set_title(p["top"], fontsize=7)
+        im = axes[1, col].imshow(bmc, cmap="magma", vmin=0, vmax=vmax, interpolation="nearest")
+        axes[1, col].set_title(p["bottom"], fontsize=7)
         for ax in axes[:, col]:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="focal BMC loss (mm)")
-    fig.suptitle(
-        "Equal trabecular BMD (mg/cm³), different focal void (cf. the paper's Fig. 7)", fontsize=10
-    )
+    fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.9, label="focal BMC loss (mm)")
+    fig.suptitle(title, fontsize=9)
     return save_figure(fig, path, dpi=80)
+
+
+def equal_bmd_png(pictures: list[dict[str, Any]], path) -> Path:
+    panels = [
+        {
+            "hu": p["hu"],
+            "bmc": p["bmc"],
+            "roi": p["roi"],
+            "top": f"{p['pair']}{p['case']}: BMD {p['values']['trabecular_bmd_mg_cm3']:.0f}",
+            "bottom": f"BMC loss {p['values']['focal_bmc_loss_mm']:.2f} mm",
+        }
+        for p in pictures
+    ]
+    return _map_panels(
+        panels,
+        "Equal trabecular BMD (mg/cm³), different focal void (cf. the paper's Fig. 7)",
+        path,
+    )
+
+
+def real_scans_png(pictures: list[dict[str, Any]], path) -> Path:
+    panels = [
+        {
+            "hu": p["hu"],
+            "bmc": p["bmc"],
+            "roi": p["roi"],
+            "top": p["scan"],
+            "bottom": f"BMC loss {p['focal_bmc_loss_mm']:.2f} mm",
+        }
+        for p in pictures
+    ]
+    return _map_panels(
+        panels,
+        "Real scans: slice k through the ROI centre, 0.3 mm analysis grid",
+        path,
+        (-200, 800),
+    )

@@ -61,10 +61,14 @@ SCANS = {
 
 def run_real_scans(
     data_root: str | Path, out_dir: str | Path, progress: ProgressCallback | None = None
-) -> list[dict[str, Any]]:
-    """Measure each available scan; write its maps, overlay and report under ``out_dir``."""
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Measure each available scan; write its maps, overlay and report under ``out_dir``.
+
+    Returns (rows, pictures): the case values and a mid-ROI axial slice of each scan.
+    """
     root = Path(data_root)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    pictures: list[dict[str, Any]] = []
     for n, (name, loader) in enumerate(SCANS.items()):
         report(progress, n / len(SCANS), name)
         try:
@@ -89,5 +93,15 @@ def run_real_scans(
                 "overlay": str(paths.get("overlay", "")),
             }
         )
+        k = int(np.round(np.argwhere(result.roi.array)[:, 0].mean()))
+        pictures.append(
+            {
+                "scan": name,
+                "hu": result.hu.array[k] if result.hu is not None else result.maps["bmd"].array[k],
+                "bmc": result.maps["focal_bmc_loss"].array[k],
+                "roi": result.roi.array[k],
+                "focal_bmc_loss_mm": result.values["focal_bmc_loss_mm"],
+            }
+        )
     report(progress, 1.0, "real scans done")
-    return rows
+    return rows, pictures

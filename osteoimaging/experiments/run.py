@@ -125,8 +125,10 @@ def run_all(
             summary["sensitivity"] = summ
         elif name == "real":
             root = Path(data_root) if data_root else _default_data_root()
-            rows = run_real_scans(root / "ct", out / "real", stage(name))
+            rows, pictures = run_real_scans(root / "ct", out / "real", stage(name))
             tables.write_csv(out / "tables/real_scans.csv", rows)
+            if pictures:
+                plots.real_scans_png(pictures, out / "figures/validation_real_scans.png")
             md += ["## Real scans", tables.real_scans_md(rows)]
             summary["real"] = rows
         summary["runtime_s"][name] = time.perf_counter() - t0
