@@ -47,37 +47,30 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def columns_md(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, Any]]) -> str:
+    """A Markdown table from (header, key or function of the row) column specs."""
+    header = [h for h, _ in columns]
+    body = [[get(r) if callable(get) else r[get] for _, get in columns] for r in rows]
+    return markdown(header, body)
+
+
 def reproducibility_md(summary: list[dict[str, Any]]) -> str:
-    header = [
-        "measure",
-        "mean",
-        "RMSSD",
-        "LSC",
-        "RMS-CV %",
-        "bias",
-        "95% LoA",
-        "ICC(2,1)",
-        "ICC(3,1)",
-        "paper ICC",
-        "paper RMSSD",
-    ]
-    rows = [
+    return columns_md(
+        summary,
         [
-            LABELS[s["measure"]],
-            s["mean"],
-            s["rmssd"],
-            s["lsc"],
-            s["rms_cv_percent"],
-            s["bias"],
-            f"{fmt(s['loa_low'])} … {fmt(s['loa_high'])}",
-            s["icc_2_1"],
-            s["icc_3_1"],
-            s["paper_icc"],
-            s["paper_rmssd"],
-        ]
-        for s in summary
-    ]
-    return markdown(header, rows)
+            ("measure", lambda s: LABELS[s["measure"]]),
+            ("mean", "mean"),
+            ("RMSSD", "rmssd"),
+            ("LSC", "lsc"),
+            ("RMS-CV %", "rms_cv_percent"),
+            ("bias", "bias"),
+            ("95% LoA", lambda s: f"{fmt(s['loa_low'])} … {fmt(s['loa_high'])}"),
+            ("ICC(2,1)", "icc_2_1"),
+            ("ICC(3,1)", "icc_3_1"),
+            ("paper ICC", "paper_icc"),
+            ("paper RMSSD", "paper_rmssd"),
+        ],
+    )
 
 
 def correlation_md(corr: list[dict[str, Any]]) -> str:
@@ -108,32 +101,20 @@ def cohort_ranges_md(rows: list[dict[str, Any]], keys: Sequence[str]) -> str:
 
 
 def equal_bmd_md(rows: list[dict[str, Any]]) -> str:
-    header = [
-        "pair",
-        "case",
-        "void radius (mm)",
-        "void share of ROI",
-        "BV/TV outside void",
-        "BMD (mg/cm³)",
-        "focal BMC loss (mm)",
-        "focal BMD loss",
-        "intercept width (mm)",
-    ]
-    body = [
+    return columns_md(
+        rows,
         [
-            r["pair"],
-            r["case"],
-            r["defect_radius_mm"],
-            r["defect_fraction_of_roi"],
-            r["bvtv_outside_defect"],
-            r["trabecular_bmd_mg_cm3"],
-            r["focal_bmc_loss_mm"],
-            r["focal_bmd_loss"],
-            r["intercept_width_mm"],
-        ]
-        for r in rows
-    ]
-    return markdown(header, body)
+            ("pair", "pair"),
+            ("case", "case"),
+            ("void radius (mm)", "defect_radius_mm"),
+            ("void share of ROI", "defect_fraction_of_roi"),
+            ("BV/TV outside void", "bvtv_outside_defect"),
+            ("BMD (mg/cm³)", "trabecular_bmd_mg_cm3"),
+            ("focal BMC loss (mm)", "focal_bmc_loss_mm"),
+            ("focal BMD loss", "focal_bmd_loss"),
+            ("intercept width (mm)", "intercept_width_mm"),
+        ],
+    )
 
 
 def sensitivity_md(summary: list[dict[str, Any]]) -> str:
@@ -165,38 +146,27 @@ def sensitivity_md(summary: list[dict[str, Any]]) -> str:
     return markdown(header, body)
 
 
+REAL_COLUMNS = [
+    ("scan", "scan"),
+    ("grid", "ct"),
+    ("values in", "values_units"),
+    ("mask (ml)", "mask_ml"),
+    ("ROI voxels", "roi_voxels"),
+    ("BMD", "trabecular_bmd_mg_cm3"),
+    ("focal BMC loss (mm)", "focal_bmc_loss_mm"),
+    ("focal BMD loss", "focal_bmd_loss"),
+    ("intercept width (mm)", "intercept_width_mm"),
+    ("void coverage", "void_coverage"),
+    ("s", "runtime_s"),
+]
+
+
 def real_scans_md(rows: list[dict[str, Any]]) -> str:
-    header = [
-        "scan",
-        "grid",
-        "values in",
-        "mask (ml)",
-        "ROI voxels",
-        "BMD",
-        "focal BMC loss (mm)",
-        "focal BMD loss",
-        "intercept width (mm)",
-        "void coverage",
-        "s",
+    """Measured scans in full; skipped ones with their reason."""
+    filled = [
+        r
+        if r.get("status") == "ok"
+        else {k: "—" for _, k in REAL_COLUMNS} | {"scan": r["scan"], "ct": r.get("status", "")}
+        for r in rows
     ]
-    body = []
-    for r in rows:
-        if r.get("status") != "ok":
-            body.append([r["scan"], r.get("status", "")] + ["—"] * 9)
-            continue
-        body.append(
-            [
-                r["scan"],
-                r["ct"],
-                r["values_units"],
-                r["mask_ml"],
-                r["roi_voxels"],
-                r["trabecular_bmd_mg_cm3"],
-                r["focal_bmc_loss_mm"],
-                r["focal_bmd_loss"],
-                r["intercept_width_mm"],
-                r["void_coverage"],
-                r["runtime_s"],
-            ]
-        )
-    return markdown(header, body)
+    return columns_md(filled, REAL_COLUMNS)
