@@ -7,6 +7,13 @@ light (the CLI imports it to build its parser).
 """
 
 #: The experiments, in the order they run.
-EXPERIMENTS = ("reproducibility", "microarchitecture", "equal_bmd", "sensitivity", "real")
+EXPERIMENTS = (
+    "reproducibility",
+    "microarchitecture",
+    "microct",
+    "equal_bmd",
+    "sensitivity",
+    "real",
+)
 #: Sizes of the run: ``full`` (the paper's 21 pairs and 27 ROIs) and ``quick`` (CI).
 SCALE_NAMES = ("full", "quick")

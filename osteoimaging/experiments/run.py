@@ -18,6 +18,7 @@ from osteoimaging.experiments import EXPERIMENTS, SCALE_NAMES, plots, tables
 from osteoimaging.experiments.cases import BODY_MM
 from osteoimaging.experiments.equal_bmd import run_equal_bmd
 from osteoimaging.experiments.microarchitecture_study import run_microarchitecture
+from osteoimaging.experiments.microct_texture import microct_summary, run_microct_texture
 from osteoimaging.experiments.paper import MEASURES
 from osteoimaging.experiments.real_scans import run_real_scans
 from osteoimaging.experiments.reproducibility import run_reproducibility
@@ -46,6 +47,7 @@ assert tuple(SCALES) == SCALE_NAMES
 _WEIGHTS = {
     "reproducibility": 3,
     "microarchitecture": 5,
+    "microct": 1,
     "equal_bmd": 1,
     "sensitivity": 2,
     "real": 1,
@@ -106,8 +108,19 @@ def run_all(
                     rows, ["bvtv", "tb_th_mm", "tb_sp_mm", "tb_n_per_mm", *MEASURES]
                 ),
             ]
-            summary["microarchitecture"] = {"correlations": corr, "between_sd": between_sd}
-        elif name == "equal_bmd":
+            summary["microarchitecture"] = {
+                "correlations": corr,
+                "between_sd": between_sd,
+                "rows": rows,
+            }
+        elif name == "microct":
+            root = Path(data_root) if data_root else _default_data_root()
+            rows = run_microct_texture(root, seed, stage(name))
+            cohort = summary.get("microarchitecture", {}).get("rows")
+            table = microct_summary(rows, cohort)
+            tables.write_csv(out / "tables/microct_texture.csv", rows)
+            md += ["## Real micro-CT texture", tables.microct_md(table)]
+            summary["microct"] = table
             rows, pictures = run_equal_bmd(cfg["radii"], seed, stage(name))
             tables.write_csv(out / "tables/equal_bmd.csv", rows)
             plots.equal_bmd_png(pictures, out / "figures/validation_equal_bmd.png")

@@ -146,6 +146,26 @@ def sensitivity_md(summary: list[dict[str, Any]]) -> str:
     return markdown(header, body)
 
 
+def microct_md(table: list[dict[str, Any]]) -> str:
+    t = table[0]
+    head = (
+        f"Truth (local thickness, original cube): BV/TV {t['bvtv']:.3f}, Tb.Th "
+        f"{t['tb_th_mm']:.3f} mm, Tb.Sp {t['tb_sp_mm']:.3f} mm, Tb.N {t['tb_n_per_mm']:.3f}/mm\n\n"
+    )
+    return head + columns_md(
+        table,
+        [
+            ("measure", lambda r: LABELS[r["measure"]]),
+            ("mean of 2 scans", "mean"),
+            ("rescan − scan", "rescan_minus_scan"),
+            ("cohort line at its BV/TV", "predicted_from_bvtv"),
+            ("residual (SD)", "residual_sd_bvtv"),
+            ("cohort line at its Tb.Sp", "predicted_from_tb_sp_mm"),
+            ("residual (SD) ", "residual_sd_tb_sp_mm"),
+        ],
+    )
+
+
 REAL_COLUMNS = [
     ("scan", "scan"),
     ("grid", "ct"),
