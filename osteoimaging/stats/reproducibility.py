@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from osteoimaging.errors import InputError
+from osteoimaging.stats.table import require_columns
 
 #: 1.96 × √2: a change larger than LSC = 2.77 × precision is significant at 95%.
 LSC_FACTOR = 2.77
@@ -92,18 +93,7 @@ def _icc_values(arr: np.ndarray) -> dict[str, float]:
     """ICC(1,1), (2,1), (3,1) from the shared implementation in ``stats.icc``."""
     from osteoimaging.stats.icc import icc
 
-    out = {}
-    for form in ("1,1", "2,1", "3,1"):
-        value = icc(arr, form=form)
-        key = "icc_" + form.replace(",", "_")
-        if isinstance(value, dict):
-            out[key] = float(value.get("icc", value.get("value", np.nan)))
-            for bound in ("ci_low", "ci_high"):
-                if bound in value:
-                    out[f"{key}_{bound}"] = float(value[bound])
-        else:
-            out[key] = float(value)
-    return out
+    return {"icc_" + f.replace(",", "_"): float(icc(arr, form=f)) for f in ("1,1", "2,1", "3,1")}
 
 
 def reproducibility_summary(table: Any) -> dict[str, float]:
@@ -126,6 +116,17 @@ def reproducibility_summary(table: Any) -> dict[str, float]:
     out.update({k: v for k, v in bland_altman(arr[:, 0], arr[:, 1]).items() if k != "n"})
     out.update(_icc_values(arr))
     return out
+
+
+SUBJECT_KEY = "_subject"
+
+
+def with_subject_key(df: pd.DataFrame, subject: str, level: str | None = "level") -> pd.DataFrame:
+    """Rows with a subject id, keyed by (subject, level): each vertebra is one "subject"."""
+    require_columns(df, [subject])
+    key = [subject, level] if level and level in df.columns else [subject]
+    part = df.dropna(subset=[subject])
+    return part.assign(**{SUBJECT_KEY: part[key].astype(str).agg("|".join, axis=1)})
 
 
 def repeat_table(
@@ -159,13 +160,10 @@ def reproducibility_table(
     groups: list[tuple[str, pd.DataFrame]] = [("all", df)]
     if by and by in df.columns and df[by].nunique() > 1:
         groups += [(str(k), g) for k, g in df.groupby(by, sort=True)]
-    # A subject is a (subject id, level) pair: each vertebra is measured repeatedly.
-    key = [subject, by] if by and by in df.columns else [subject]
     records = []
     for name, part in groups:
-        part = part.dropna(subset=[subject])
-        part = part.assign(_subject=part[key].astype(str).agg("|".join, axis=1))
+        part = with_subject_key(part, subject, by)
         for value in values:
-            arr = repeat_table(part, value, "_subject")
+            arr = repeat_table(part, value, SUBJECT_KEY)
             records.append({"measure": value, by or "group": name, **reproducibility_summary(arr)})
     return pd.DataFrame.from_records(records)
