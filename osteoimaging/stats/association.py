@@ -38,7 +38,7 @@ def outcome_vector(df: pd.DataFrame, outcome: str, positive: str | None = None) 
         y[col.isna()] = np.nan
         return y
     y = pd.to_numeric(col, errors="coerce")
-    if not set(y.dropna().unique()) <= {0.0, 1.0}:
+    if (y.isna() & col.notna()).any() or not set(y.dropna().unique()) <= {0.0, 1.0}:
         raise InputError(
             f"outcome {outcome} is not coded 0/1; name the positive value "
             f"(values: {', '.join(map(str, col.dropna().unique()[:6]))})"
@@ -89,7 +89,7 @@ def _fit(model: Any) -> Any:
         warnings.simplefilter("error", category=RuntimeWarning)
         warnings.filterwarnings("ignore", message=".*overflow.*")
         try:
-            result = model.fit(disp=0, maxiter=200)
+            result = model.fit(method="newton", disp=0, maxiter=100)
         except (np.linalg.LinAlgError, RuntimeWarning, ValueError) as exc:
             raise InputError(f"model cannot be fitted ({exc})") from exc
     if not np.all(np.isfinite(result.bse)):
