@@ -108,10 +108,14 @@ def test_matched_pairs_give_the_discordant_pair_ratio():
 
 
 def test_by_sex_subgroups_and_unfittable_models(cohort):
-    table = association_table(
-        cohort, "group", ["marker", "bmd"], positive="fracture", bmd="bmd", match="match_id"
-    )
+    table = association_table(cohort, "group", ["marker", "bmd"], positive="fracture", bmd="bmd")
     assert set(table.subgroup) == {"all", "F", "M"}
+    assert set(table.model) == {"base", "full"}
+    small = association_table(
+        cohort.head(400), "group", ["marker"], positive="fracture", match="match_id", by_sex=False
+    )
+    assert list(small.model) == ["base", "full", "conditional", "conditional full"]
+    assert small.or_per_sd.notna().all()
     women = cohort[cohort.sex == "F"]
     ref = logistic_or(women, "group", "marker", ("age", "bmd"), positive="fracture")
     row = table[(table.subgroup == "F") & (table.biomarker == "marker") & (table.model == "full")]

@@ -73,11 +73,10 @@ def mask_stats_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     rows = []
     for level, ct, mask in iter_levels(case, params):
         values = ct.array[mask.array].astype(np.float64)
-        bmd = np.asarray(calibration.apply(values), dtype=np.float64)
         row = {
             "mean_hu": float(values.mean()),
             "sd_hu": float(values.std(ddof=1)) if values.size > 1 else float("nan"),
-            "mean_bmd": float(bmd.mean()),
+            "mean_bmd": float(calibration.apply(float(values.mean()))),  # linear: mean commutes
             "mask_voxels": int(values.size),
             "mask_volume_ml": float(values.size * ct.voxel_volume_mm3 / 1000.0),
             "calibration": calibration.source,
