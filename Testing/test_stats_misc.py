@@ -86,3 +86,106 @@ def test_descriptive_by_group_and_sex():
     female = t[(t.by == "sex") & (t.group == "F")].iloc[0]
     assert female["mean"] == 5.5
     assert t.iloc[0]["mean_sd"] == mean_sd_text(8.5, float(np.std([1, 3, 10, 20], ddof=1)))
+
+
+def _results_table(path) -> pd.DataFrame:
+    """A results.csv as osteo batch writes it: 40 subjects scanned twice, two levels."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for s in range(40):
+        sex, age = "FM"[s % 2], 55 + s % 25
+        fracture = s % 3 == 0
+        truth = rng.normal(0.30 + 0.08 * fracture, 0.05)
+        for level in ("L1", "L2"):
+            for scan in range(2):
+                bmc = truth + rng.normal(0, 0.01)
+                rows.append(
+                    {
+                        "case_id": f"c{s}_{level}_{scan}",
+                        "level": level,
+                        "focal_bmc_loss_mm": bmc,
+                        "trabecular_bmd_mg_cm3": 180 - 200 * truth + rng.normal(0, 5),
+                        "group": "fracture" if fracture else "control",
+                        "sex": sex,
+                        "age": age,
+                        "rescan_id": f"s{s}",
+                        "match_id": s // 3,
+                    }
+                )
+    df = pd.DataFrame(rows)
+    df.to_csv(path, index=False)
+    return df
+
+
+def test_stats_cli_tables_and_report(tmp_path, osteo_cmd):
+    import subprocess
+
+    table = tmp_path / "results.csv"
+    df = _results_table(table)
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [*osteo_cmd, "stats", *a], capture_output=True, text=True, timeout=120
+    )
+    res = run(
+        "correlate",
+        str(table),
+        "--x",
+        "trabecular_bmd_mg_cm3",
+        "--measure",
+        "focal_bmc_loss_mm",
+        "--out",
+        str(tmp_path / "corr.csv"),
+    )
+    assert res.returncode == 0, res.stderr
+    corr = pd.read_csv(tmp_path / "corr.csv")
+    assert corr.pearson_r[0] == pytest.approx(
+        sps.pearsonr(df.trabecular_bmd_mg_cm3, df.focal_bmc_loss_mm).statistic
+    )
+    res = run("groups", str(table), "--out", str(tmp_path / "groups.csv"))
+    assert res.returncode == 0, res.stderr
+    groups = pd.read_csv(tmp_path / "groups.csv")
+    welch = groups[(groups.measure == "focal_bmc_loss_mm") & (groups.test == "Welch t")]
+    ref = sps.ttest_ind(
+        df.focal_bmc_loss_mm[df.group == "control"],
+        df.focal_bmc_loss_mm[df.group == "fracture"],
+        equal_var=False,
+    )
+    assert welch.p.iloc[0] == pytest.approx(ref.pvalue)
+    res = run(
+        "associate",
+        str(table),
+        "--outcome",
+        "group",
+        "--positive",
+        "fracture",
+        "--out",
+        str(tmp_path / "assoc.csv"),
+    )
+    assert res.returncode == 0, res.stderr
+    assoc = pd.read_csv(tmp_path / "assoc.csv")
+    assert {"base", "full", "conditional"} <= set(assoc.model)
+    res = run("associate", str(table), "--outcome", "nope")
+    assert res.returncode == 2 and "column(s) nope not in the table" in res.stderr
+    res = run(
+        "report",
+        str(table),
+        "--outcome",
+        "group",
+        "--positive",
+        "fracture",
+        "--out",
+        str(tmp_path / "report"),
+    )
+    assert res.returncode == 0, res.stderr
+    html = (tmp_path / "report" / "report.html").read_text()
+    for heading in (
+        "Cohort",
+        "Comparison by group",
+        "Scan–rescan reproducibility",
+        "Correlations",
+        "Association with group",
+    ):
+        assert f"<h2>{heading}" in html
+    assert html.count("data:image/png;base64,") >= 6  # box, Bland–Altman, scatter, forest
+    assert "c0_L1_0" not in html  # case ids never appear in the report
+    saved = pd.read_csv(tmp_path / "report" / "tables" / "association.csv")
+    assert saved.or_per_sd.notna().any()

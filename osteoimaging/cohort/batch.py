@@ -198,12 +198,16 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     number of CPUs) and no dashboard.
     """
     import logging
+    import logging.config
 
     from distributed import Client, LocalCluster
 
-    # Dask logs every connection at INFO; keep the terminal for the progress bar.
-    quiet = logging.INFO if logger.isEnabledFor(logging.DEBUG) else logging.WARNING
-    logging.getLogger("distributed").setLevel(quiet)
+    # Dask logs every connection at INFO; keep the terminal for the progress bar. (This
+    # sets a third-party logger's level; our own messages go through osteoimaging.log.)
+    quiet = "INFO" if logger.isEnabledFor(logging.DEBUG) else "WARNING"
+    logging.config.dictConfig(
+        {"version": 1, "incremental": True, "loggers": {"distributed": {"level": quiet}}}
+    )
     if scheduler:
         try:
             client = Client(scheduler, timeout="10s")

@@ -162,6 +162,8 @@ def association_table(
     """Base and full models (and conditional ones with ``match``) for each biomarker,
     in all cases and, with ``by_sex``, in each sex. A model that cannot be fitted
     gives a row with its reason in ``note``."""
+    require_columns(df, [outcome, *biomarkers, age, sex, bmd, match])
+    outcome_vector(df, outcome, positive)  # a coding error fails here, not in every row
     subgroups: list[tuple[str, pd.DataFrame]] = [("all", df)]
     if by_sex and sex and sex in df.columns:
         subgroups += [(str(s), g) for s, g in df.groupby(sex, sort=True)]
