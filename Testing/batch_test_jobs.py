@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -12,4 +13,11 @@ def slow_mask_stats(case: dict, case_dir: Path, params: dict) -> list[dict]:
     """Write a partial file, wait, then run the real mask-statistics job."""
     (Path(case_dir) / "partial.txt").write_text("in progress\n")
     time.sleep(float(params.get("delay_s", 0.5)))
+    return mask_stats_job(case, case_dir, params)
+
+
+def crash_or_mask_stats(case: dict, case_dir: Path, params: dict) -> list[dict]:
+    """Kill the worker process outright for the cases named in ``params["crash"]``."""
+    if case["case_id"] in params.get("crash", []):
+        os._exit(1)
     return mask_stats_job(case, case_dir, params)

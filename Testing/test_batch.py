@@ -245,3 +245,22 @@ def test_run_on_a_users_cluster_by_address(phantoms, tmp_path, osteo_cmd):
         timeout=120,
     )
     assert bad.returncode == 2 and "cannot reach the Dask scheduler" in bad.stderr
+
+
+def test_a_case_that_kills_its_worker_fails_alone(phantoms, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "Testing"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(ROOT / "Testing")]))
+    from batch_test_jobs import crash_or_mask_stats
+
+    cases = read_manifest(_manifest(phantoms, _good_rows(3), "crash.csv"))
+    summary = run_batch(
+        cases, tmp_path / "out", job=crash_or_mask_stats, params={"crash": ["case_1"]}, workers=1
+    )
+    assert summary.failed == 1
+    errors = _read_csv(tmp_path / "out" / "errors.csv")
+    assert [e["case_id"] for e in errors] == ["case_1"]
+    assert "worker process died" in errors[0]["reason"]
+    assert [r["case_id"] for r in _read_csv(tmp_path / "out" / "results.csv")] == [
+        "case_0",
+        "case_2",
+    ]

@@ -190,6 +190,17 @@ def _clean_stale(cases_root: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def _why(error: Any) -> str:
+    """A one-line reason for a task that did not return (worker death, lost scheduler)."""
+    exc = error[1] if isinstance(error, tuple) and len(error) > 1 else error
+    if type(exc).__name__ == "KilledWorker":
+        return (
+            "the worker process died while running this case, repeatedly (out of memory or a "
+            "crash in compiled code?)"
+        )
+    return f"{type(exc).__name__}: {exc}".replace("\n", " ")
+
+
 @contextlib.contextmanager
 def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: on an existing scheduler, or on a new LocalCluster.
@@ -218,10 +229,14 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         finally:
             client.close()
         return
+    import dask
+
     n = workers or os.cpu_count() or 1
     if n < 1:
         raise InputError(f"--workers must be at least 1, got {n}")
+    # One task per worker at a time: a case that kills its worker takes no queued case with it.
     with (
+        dask.config.set({"distributed.scheduler.worker-saturation": 1.0}),
         LocalCluster(
             n_workers=n,
             threads_per_worker=1,
@@ -282,9 +297,8 @@ def run_batch(
                 as_completed(futures, with_results=True, raise_errors=False), start=1
             ):
                 case_id = futures[future]
-                if isinstance(outcome, BaseException) or not isinstance(outcome, dict):
-                    # The worker itself died (e.g. out of memory) or the task could not run.
-                    outcome = {"case_id": case_id, "status": "failed", "reason": repr(outcome)}
+                if not isinstance(outcome, dict):  # the task itself failed: (type, exc, tb)
+                    outcome = {"case_id": case_id, "status": "failed", "reason": _why(outcome)}
                 outcomes[case_id] = outcome
                 setattr(summary, outcome["status"], getattr(summary, outcome["status"]) + 1)
                 if time.monotonic() - last_checkpoint > CHECKPOINT_S:
