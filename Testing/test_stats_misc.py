@@ -163,6 +163,11 @@ def test_stats_cli_tables_and_report(tmp_path, osteo_cmd):
     assert res.returncode == 0, res.stderr
     assoc = pd.read_csv(tmp_path / "assoc.csv")
     assert {"base", "full", "conditional"} <= set(assoc.model)
+    res = run("describe", str(table), "--select", "level=L2", "--out", str(tmp_path / "d.csv"))
+    assert res.returncode == 0, res.stderr
+    described = pd.read_csv(tmp_path / "d.csv")
+    assert described.n[0] == (df.level == "L2").sum()
+    assert described["mean"][0] == pytest.approx(df.focal_bmc_loss_mm[df.level == "L2"].mean())
     res = run("associate", str(table), "--outcome", "nope")
     assert res.returncode == 2 and "column(s) nope not in the table" in res.stderr
     res = run(

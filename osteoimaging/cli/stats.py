@@ -32,6 +32,14 @@ def _common(p: argparse.ArgumentParser, out_help: str = "write the table as CSV"
         help="measure column, repeatable [the focal case values present in the table]",
     )
     p.add_argument("--out", help=out_help)
+    p.add_argument(
+        "--select",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="keep only rows where COLUMN equals VALUE, repeatable (e.g. level=L1: one row "
+        "per subject for association)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -100,6 +108,20 @@ def _measures(args: argparse.Namespace, df: pd.DataFrame) -> list[str]:
     return found
 
 
+def _select(df: pd.DataFrame, selections: list[str], source: str) -> pd.DataFrame:
+    from osteoimaging.stats.table import require_columns
+
+    for text in selections:
+        column, sep, value = text.partition("=")
+        if not sep:
+            raise InputError(f"--select expects COLUMN=VALUE, got '{text}'")
+        require_columns(df, [column], source)
+        df = df[df[column].astype(str) == value]
+        if df.empty:
+            raise InputError(f"no row has {column} = {value}", source)
+    return df
+
+
 def _present(df: pd.DataFrame, column: str | None) -> str | None:
     return column if column and column in df.columns else None
 
@@ -115,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     from osteoimaging.stats import plots
     from osteoimaging.stats.table import read_table, require_columns
 
-    df = read_table(args.table)
+    df = _select(read_table(args.table), args.select, args.table)
     measures = _measures(args, df)
     require_columns(df, measures, args.table)
     plot_dir = Path(args.plots) if getattr(args, "plots", None) else None

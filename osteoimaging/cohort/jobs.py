@@ -95,7 +95,7 @@ def focal_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     from osteoimaging.focal import FocalParameters, measure_focal, write_focal_outputs
 
     calibration = calibration_from_text(case.get("calibration", "none"))
-    focal_params = FocalParameters(**params.get("focal", {}))
+    focal_params = FocalParameters.from_dict(params.get("focal", {}))
     rows = []
     for level, ct, mask in iter_levels(case, params):
         result = measure_focal(
@@ -105,10 +105,15 @@ def focal_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
             params=focal_params,
         )
         write_focal_outputs(result, Path(case_dir) / level, ct=ct)
-        row = {k: v for k, v in result.values.items() if _is_scalar(v)}
+        row = {k: v for k, v in result.values.items() if _is_scalar(v) and k not in _NOT_IN_TABLE}
         row.setdefault("calibration", calibration.source)
         rows.append(row)
     return rows
+
+
+#: Values kept in each case's results.json but left out of results.csv (long texts; the
+#: software version is in batch.json and in every done.json).
+_NOT_IN_TABLE = {"method_reference", "input_sha256", "software_version"}
 
 
 def _is_scalar(value: Any) -> bool:

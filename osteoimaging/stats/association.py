@@ -72,6 +72,8 @@ def _design(
 
 def _or_row(result: Any, name: str, sd: float, y: np.ndarray) -> dict[str, Any]:
     beta, se = float(result.params.iloc[0]), float(result.bse.iloc[0])
+    if abs(beta) + Z95 * se > 700:  # exp overflows: a separated fit, not an odds ratio
+        raise InputError("model cannot be fitted (odds ratio diverges: separation?)")
     return {
         "biomarker": name,
         "n": int(y.size),
@@ -85,13 +87,19 @@ def _or_row(result: Any, name: str, sd: float, y: np.ndarray) -> dict[str, Any]:
 
 
 def _fit(model: Any) -> Any:
-    with warnings.catch_warnings():
+    """Newton–Raphson fit; an unfittable model (separation, no convergence) → InputError."""
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    with warnings.catch_warnings(), np.errstate(over="ignore"):
         warnings.simplefilter("error", category=RuntimeWarning)
-        warnings.filterwarnings("ignore", message=".*overflow.*")
+        warnings.simplefilter("error", category=ConvergenceWarning)
+        warnings.simplefilter("error", category=PerfectSeparationWarning)
         try:
             result = model.fit(method="newton", disp=0, maxiter=100)
-        except (np.linalg.LinAlgError, RuntimeWarning, ValueError) as exc:
+        except (np.linalg.LinAlgError, Warning, ValueError) as exc:
             raise InputError(f"model cannot be fitted ({exc})") from exc
+    if not getattr(result, "mle_retvals", {}).get("converged", True):
+        raise InputError("model cannot be fitted (no convergence: separation?)")
     if not np.all(np.isfinite(result.bse)):
         raise InputError("model cannot be fitted (infinite standard errors: separation?)")
     return result
