@@ -57,11 +57,6 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     cases = read_manifest(args.manifest)
     job = resolve_job(args.job)
-    if args.job == "focal":
-        try:
-            import osteoimaging.focal  # noqa: F401
-        except ImportError as exc:
-            raise InputError(f"the focal measurement is not installed ({exc})") from exc
     params: dict = {}
     if args.params:
         try:
@@ -69,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read parameters ({exc})", args.params) from exc
     params.update(dict(args.param))
+    if args.job == "focal":  # bad focal parameters fail here, not once per case
+        from osteoimaging.focal import FocalParameters
+
+        if not isinstance(params.get("focal", {}), dict):
+            raise InputError("--param focal=... must be a JSON object of FocalParameters fields")
+        FocalParameters.from_dict(params.get("focal", {}))
     with TqdmProgress(f"batch of {len(cases)}") as bar:
         summary = run_batch(
             cases,
