@@ -117,14 +117,20 @@ def _results_table(path) -> pd.DataFrame:
     return df
 
 
-def test_stats_cli_tables_and_report(tmp_path, osteo_cmd):
+def test_stats_cli_tables_and_report(tmp_path, osteo_cmd, capsys):
     import subprocess
+    from types import SimpleNamespace
+
+    from osteoimaging.cli.main import main
 
     table = tmp_path / "results.csv"
     df = _results_table(table)
-    run = lambda *a: subprocess.run(  # noqa: E731
-        [*osteo_cmd, "stats", *a], capture_output=True, text=True, timeout=120
-    )
+
+    def run(*args: str) -> SimpleNamespace:  # in-process: fast; the report runs as a command
+        code = main(["stats", *args])
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
     res = run(
         "correlate",
         str(table),
@@ -170,15 +176,22 @@ def test_stats_cli_tables_and_report(tmp_path, osteo_cmd):
     assert described["mean"][0] == pytest.approx(df.focal_bmc_loss_mm[df.level == "L2"].mean())
     res = run("associate", str(table), "--outcome", "nope")
     assert res.returncode == 2 and "column(s) nope not in the table" in res.stderr
-    res = run(
-        "report",
-        str(table),
-        "--outcome",
-        "group",
-        "--positive",
-        "fracture",
-        "--out",
-        str(tmp_path / "report"),
+    res = subprocess.run(
+        [
+            *osteo_cmd,
+            "stats",
+            "report",
+            str(table),
+            "--outcome",
+            "group",
+            "--positive",
+            "fracture",
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 0, res.stderr
     html = (tmp_path / "report" / "report.html").read_text()

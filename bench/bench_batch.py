@@ -13,8 +13,6 @@ worker process's resident set size sampled every 20 ms during the run. Target on
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -73,22 +71,12 @@ def _stop_sampler(dask_worker) -> float:
 
 
 def _run(manifest: Path, workers: int, job_name: str, out: Path) -> dict:
-    from distributed import Client, LocalCluster
-
     from osteoimaging.cohort import read_manifest, resolve_job, run_batch
+    from osteoimaging.cohort.batch import dask_client
 
     cases = read_manifest(manifest)
     job = resolve_job(job_name)
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with dask_client(workers) as client:
         client.run(_start_sampler)
         start = time.perf_counter()
         summary = run_batch(cases, out, job=job, client=client)

@@ -39,32 +39,28 @@ def fisher_ci(r: float, n: int, se_factor: float = 1.0, level: float = 0.95) -> 
     return float(np.tanh(z - half)), float(np.tanh(z + half))
 
 
-def pearson(x: Any, y: Any, level: float = 0.95) -> dict[str, float]:
-    """Pearson r, its Fisher-z CI and two-sided p (pairs with NaN dropped)."""
+def _correlation(x: Any, y: Any, method: str, level: float) -> dict[str, float]:
     x, y = _pairs(x, y)
-    res = sps.pearsonr(x, y)
-    lo, hi = fisher_ci(float(res.statistic), x.size, 1.0, level)
+    res = sps.pearsonr(x, y) if method == "r" else sps.spearmanr(x, y)
+    # Fisher z SE: 1/√(n−3) for Pearson, √(1.06/(n−3)) for Spearman (Fieller et al. 1957).
+    lo, hi = fisher_ci(float(res.statistic), x.size, 1.0 if method == "r" else 1.06, level)
     return {
         "n": int(x.size),
-        "r": float(res.statistic),
+        method: float(res.statistic),
         "ci_low": lo,
         "ci_high": hi,
         "p": float(res.pvalue),
     }
+
+
+def pearson(x: Any, y: Any, level: float = 0.95) -> dict[str, float]:
+    """Pearson r, its Fisher-z CI and two-sided p (pairs with NaN dropped)."""
+    return _correlation(x, y, "r", level)
 
 
 def spearman(x: Any, y: Any, level: float = 0.95) -> dict[str, float]:
     """Spearman ρ, its CI (Fisher z, Fieller–Hartley–Pearson SE) and two-sided p."""
-    x, y = _pairs(x, y)
-    res = sps.spearmanr(x, y)
-    lo, hi = fisher_ci(float(res.statistic), x.size, 1.06, level)
-    return {
-        "n": int(x.size),
-        "rho": float(res.statistic),
-        "ci_low": lo,
-        "ci_high": hi,
-        "p": float(res.pvalue),
-    }
+    return _correlation(x, y, "rho", level)
 
 
 def linear_fit(x: Any, y: Any) -> tuple[float, float]:
