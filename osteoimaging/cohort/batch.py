@@ -202,11 +202,17 @@ def _why(error: Any) -> str:
 
 
 @contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+def dask_client(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    threads_per_worker: int | None = None,
+) -> Iterator[Any]:
     """A ``distributed.Client``: on an existing scheduler, or on a new LocalCluster.
 
-    The local cluster has ``workers`` single-threaded worker processes (default: the
-    number of CPUs) and no dashboard.
+    The local cluster has ``workers`` worker processes (default: the number of CPUs),
+    each running one case at a time, and no dashboard. Compiled code inside a case (numba,
+    ITK) may use ``threads_per_worker`` threads (default: CPUs // workers), so that the
+    workers together do not oversubscribe the machine.
     """
     import logging
     import logging.config
@@ -234,6 +240,8 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     n = workers or os.cpu_count() or 1
     if n < 1:
         raise InputError(f"--workers must be at least 1, got {n}")
+    threads = str(threads_per_worker or max(1, (os.cpu_count() or 1) // n))
+    env = {"NUMBA_NUM_THREADS": threads, "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS": threads}
     # One task per worker at a time: a case that kills its worker takes no queued case with it.
     with (
         dask.config.set({"distributed.scheduler.worker-saturation": 1.0}),
@@ -243,6 +251,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
             processes=True,
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            env=env,
         ) as cluster,
         Client(cluster) as client,
     ):
