@@ -264,3 +264,30 @@ def test_a_case_that_kills_its_worker_fails_alone(phantoms, tmp_path, monkeypatc
         "case_0",
         "case_2",
     ]
+
+
+def test_focal_job_matches_the_direct_measurement(phantoms, tmp_path):
+    focal = pytest.importorskip("osteoimaging.focal", reason="focal measurement not merged yet")
+    from osteoimaging.calibration import LinearCalibration
+    from osteoimaging.cohort.jobs import focal_job
+    from osteoimaging.validation import read_ct, read_mask
+
+    params = {"focal": {"erosion_mm": 2.0}}
+    cases = read_manifest(_manifest(phantoms, _good_rows(2), "focal.csv"))
+    # In-process first (compiles numba once and fills its cache for the worker).
+    ct = read_ct(phantoms / "ct0.nrrd")
+    mask = read_mask(phantoms / "mask0.nrrd", ct, label=20)
+    direct = focal.measure_focal(
+        ct, mask, LinearCalibration.manual(0.8, -5), focal.FocalParameters(erosion_mm=2.0)
+    ).values
+    rows = focal_job(cases[0].to_dict(), tmp_path / "direct", params)
+    assert rows[0]["focal_bmc_loss_mm"] == direct["focal_bmc_loss_mm"]
+    summary = run_batch(cases, tmp_path / "out", params=params, workers=1)  # focal by default
+    assert (summary.computed, summary.failed) == (2, 0), summary.errors
+    results = _read_csv(tmp_path / "out" / "results.csv")
+    for key in ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "void_coverage"):
+        assert float(results[0][key]) == pytest.approx(direct[key], rel=1e-12)
+    assert int(results[0]["roi_voxels"]) == direct["roi_voxels"]
+    assert results[0]["calibration"] == "manual"
+    level_dir = tmp_path / "out" / "cases" / "case_0" / "L1"
+    assert (level_dir / "results.json").is_file() and (level_dir / "maps").is_dir()
