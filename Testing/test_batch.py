@@ -291,3 +291,55 @@ def test_focal_job_matches_the_direct_measurement(phantoms, tmp_path):
     assert results[0]["calibration"] == "manual"
     level_dir = tmp_path / "out" / "cases" / "case_0" / "L1"
     assert (level_dir / "results.json").is_file() and (level_dir / "maps").is_dir()
+
+
+def test_case_hash_tracks_content_and_parameters_only(tmp_path):
+    import hashlib
+
+    from osteoimaging.cohort.hashing import case_hash, file_digest
+
+    series = tmp_path / "series"
+    series.mkdir()
+    (series / "a.dcm").write_bytes(b"slice a")
+    (series / "b.dcm").write_bytes(b"slice b")
+    mask = tmp_path / "mask.nrrd"
+    mask.write_bytes(b"mask")
+    assert file_digest(mask) == hashlib.sha256(b"mask").hexdigest()
+    case = {
+        "ct": str(series),
+        "mask": str(mask),
+        "labels": [1],
+        "levels": ["L1"],
+        "seeds": None,
+        "calibration": "none",
+        "covariates": {"age": 70},
+    }
+    base = case_hash(case, {"x": 1}, "job:a")
+    assert case_hash({**case, "covariates": {"age": 71}}, {"x": 1}, "job:a") == base
+    moved = tmp_path / "moved"
+    series.rename(moved)
+    assert case_hash({**case, "ct": str(moved)}, {"x": 1}, "job:a") == base
+    assert case_hash({**case, "ct": str(moved)}, {"x": 2}, "job:a") != base
+    assert case_hash({**case, "ct": str(moved)}, {"x": 1}, "job:b") != base
+    assert case_hash({**case, "ct": str(moved), "labels": [2]}, {"x": 1}, "job:a") != base
+    (moved / "b.dcm").write_bytes(b"slice B")
+    assert case_hash({**case, "ct": str(moved)}, {"x": 1}, "job:a") != base
+
+
+def test_batch_on_a_real_dicom_series(shared_data, tmp_path):
+    """TotalSegmentator's DICOM CT (Apache-2.0), label 32 = T12 of its segmentation."""
+    series = shared_data("ct/totalseg-dicom/series")
+    labels = shared_data("ct/totalseg-dicom/example_seg_dicom.nii.gz")
+    manifest = tmp_path / "real.csv"
+    manifest.write_text(f"case_id,ct,mask,label,level\nreal,{series},{labels},32,T12\n")
+    summary = run_batch(
+        read_manifest(manifest),
+        tmp_path / "out",
+        job=mask_stats_job,
+        params={"resample_mask": True},
+        workers=1,
+    )
+    assert summary.failed == 0, summary.errors
+    row = _read_csv(tmp_path / "out" / "results.csv")[0]
+    assert row["level"] == "T12"
+    assert 100 < float(row["mean_hu"]) < 500  # vertebral bone in HU

@@ -157,7 +157,10 @@ def write_results(
         for row in outcome["rows"]:
             level = row.get("level", "")
             values = {k: v for k, v in row.items() if k != "level"}
-            results.append({"case_id": case.case_id, "level": level, **values, **case.covariates})
+            covariates = {
+                (f"manifest_{k}" if k in values else k): v for k, v in case.covariates.items()
+            }
+            results.append({"case_id": case.case_id, "level": level, **values, **covariates})
     res = write_text(out_dir / "results.csv", _csv_text(results, ["case_id", "level"]))
     err = write_text(out_dir / "errors.csv", _csv_text(errors, ["case_id", "row", "reason"]))
     return res, err
