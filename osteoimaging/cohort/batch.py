@@ -108,9 +108,10 @@ def run_case(case: dict, cases_root: str, params: dict, job: Job, job_name: str)
             "rows": [dict(r, level=r.get("level", lvl)) for r, lvl in _with_levels(rows, case)],
         }
         write_json(tmp / DONE, marker)
+        stored = read_done(tmp)  # the rows as JSON stores them (NaN → null), as a skip reads them
         _replace_dir(tmp, target)
         tmp = None
-        return {"case_id": case_id, "status": "computed", "rows": marker["rows"]}
+        return {"case_id": case_id, "status": "computed", "rows": stored["rows"]}
     except Exception as exc:
         reason = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"
         logger.debug("case %s failed:\n%s", case_id, traceback.format_exc())
