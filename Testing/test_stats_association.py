@@ -16,6 +16,7 @@ from osteoimaging.stats.association import (
     conditional_logistic_or,
     logistic_or,
     outcome_vector,
+    roc_table,
 )
 
 TRUE_LOG_OR_PER_SD = 0.8
@@ -136,3 +137,20 @@ def test_outcome_coding_errors(cohort):
     with pytest.raises(InputError, match="not coded 0/1"):
         outcome_vector(cohort, "group")
     assert outcome_vector(cohort, "group", "fracture").isin([0.0, 1.0]).all()
+
+
+def test_roc_table_uses_the_shared_delong_auc(cohort):
+    from sklearn.metrics import roc_auc_score
+
+    table = roc_table(cohort, "group", ["marker", "bmd"], positive="fracture")
+    y = (cohort.group == "fracture").to_numpy(int)
+    marker, bmd = (
+        table.set_index("biomarker").loc["marker"],
+        table.set_index("biomarker").loc["bmd"],
+    )
+    assert marker.auc == pytest.approx(roc_auc_score(y, cohort.marker))
+    assert marker.direction == "higher"
+    # Low BMD goes with fracture: reported as AUC > 0.5 in the "lower" direction.
+    assert bmd.direction == "lower"
+    assert bmd.auc == pytest.approx(roc_auc_score(y, -cohort.bmd))
+    assert marker.ci_low < marker.auc < marker.ci_high
