@@ -28,9 +28,10 @@ class FocalParameters:
     * ``erosion_mm`` physical erosion of the mask by the Euclidean distance transform (step 4).
     * ``angle_step_deg`` star-line angular step: 2D orientations k·step for k < 180/step;
       3D mode spreads directions over a hemisphere at about the same step (steps 6, 11).
-    * ``sample_step_mm`` spacing of the profile samples along a line; ``line_spacing_mm``
-      spacing of the parallel lines of one orientation in the fast path (None = the
-      sample step).
+    * ``sample_step_mm`` spacing of the profile samples along a line. Fast path only:
+      ``line_spacing_mm`` spacing of one orientation's parallel lines (each voxel reads the
+      nearest line) and ``line_phases`` phase-shifted copies of each line lattice (each
+      voxel reads the copy whose samples are in phase with its centre).
     * ``min_valley_depth`` ridge–valley pairs shallower than this (BMD units) are merged
       away before voids are found (step 7).
     * ``aggregation`` ``"local"``: the void containing the voxel; ``"line"``: the mean over
@@ -49,10 +50,17 @@ class FocalParameters:
     mode: str = "2d"
     tissue_bmd: float = 1200.0
     mask_resampling: str = "nearest"
-    line_spacing_mm: float | None = None
+    line_spacing_mm: float = 0.15
+    line_phases: int = 1
 
     def __post_init__(self) -> None:
-        positive = ("spacing_mm", "angle_step_deg", "sample_step_mm", "tissue_bmd")
+        positive = (
+            "spacing_mm",
+            "angle_step_deg",
+            "sample_step_mm",
+            "tissue_bmd",
+            "line_spacing_mm",
+        )
         non_negative = ("sigma_mm", "unsharp_amount", "erosion_mm", "min_valley_depth")
         for name in positive + non_negative:
             value = getattr(self, name)
@@ -85,10 +93,6 @@ class FocalParameters:
     def n_angles(self) -> int:
         """Number of 2D orientations: θ = k·step, k = 0 … n−1 covering [0°, 180°)."""
         return max(1, math.ceil(180.0 / self.angle_step_deg - 1e-9))
-
-    @property
-    def line_step_mm(self) -> float:
-        return self.sample_step_mm if self.line_spacing_mm is None else self.line_spacing_mm
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

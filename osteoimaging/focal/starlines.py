@@ -237,8 +237,8 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
 
 
 @njit(parallel=True, cache=True)
-def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, o_l, o_r, o_w, o_loss, o_bmc,
-            s_w, s_loss, s_bmc, count):  # pragma: no cover - numba  # fmt: skip
+def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, o_l, o_r, o_w, o_loss,
+            o_bmc, s_w, s_loss, s_bmc, count):  # pragma: no cover - numba  # fmt: skip
     """Each voxel reads the void values of its nearest line at its own position on it."""
     nv2, nv1, nu = o_w.shape
     for i in prange(coords.shape[0]):
@@ -246,6 +246,10 @@ def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, o_l, o_r, o_w, o
         ry = coords[i, 1] - origin[1]
         rz = coords[i, 2] - origin[2]
         u = (rx * d[0] + ry * d[1] + rz * d[2]) / du
+        if n_phases > 1:
+            ph = u + 0.5 / n_phases
+            if ph - math.floor(ph) >= 1.0 / n_phases:
+                continue  # another phase-shifted lattice serves this voxel
         k1 = int(math.floor((rx * n1[0] + ry * n1[1] + rz * n1[2]) / dv1 + 0.5))
         k2 = int(math.floor((rx * n2[0] + ry * n2[1] + rz * n2[2]) / dv2 + 0.5))
         if not (0 <= k1 < nv1 and 0 <= k2 < nv2):
@@ -331,7 +335,7 @@ def trace_orientation(
     d = d / np.linalg.norm(d)
     n1, n2 = line_basis(d, params.mode)
     du = params.sample_step_mm / params.spacing_mm
-    dv1 = params.line_step_mm / params.spacing_mm
+    dv1 = params.line_spacing_mm / params.spacing_mm
     dv2 = 1.0 if params.mode == "2d" else dv1
     centre = np.round(coords.mean(axis=0)) if centre is None else np.asarray(centre, float)
     lo, hi = _extent(coords, centre, np.stack([d, n1, n2]))
@@ -343,6 +347,19 @@ def trace_orientation(
     nv2 = math.floor(hi[2] / dv2 + 0.5) - k2_0 + 1
     origin = centre + u0 * du * d + k1_0 * dv1 * n1 + k2_0 * dv2 * n2
     shape = (nv2, nv1, nu)
+    for j in range(params.line_phases):
+        shifted = origin + (j / params.line_phases) * du * d
+        _trace_and_gather(
+            bmd, roi, coords, sums, shifted, (d, n1, n2), shape, (du, dv1, dv2), params
+        )
+    return sums
+
+
+def _trace_and_gather(bmd, roi, coords, sums, origin, axes, shape, steps, params) -> None:
+    """Trace one lattice (origin, axes d/n1/n2, steps in voxels) and let voxels read it."""
+    d, n1, n2 = axes
+    du, dv1, dv2 = steps
+    nv2, nv1, nu = shape
     o_l = np.full(shape, np.nan)
     o_r = np.full(shape, np.nan)
     o_w = np.full(shape, np.nan, np.float32)
@@ -356,10 +373,9 @@ def trace_orientation(
         o_l, o_r, o_w, o_loss, o_bmc,
     )  # fmt: skip
     _gather(
-        coords, origin, d, n1, n2, du, dv1, dv2, line_mode, o_l, o_r, o_w, o_loss, o_bmc,
-        sums.width, sums.bmd_loss, sums.bmc_loss, sums.count,
+        coords, origin, d, n1, n2, du, dv1, dv2, line_mode, params.line_phases, o_l, o_r, o_w,
+        o_loss, o_bmc, sums.width, sums.bmd_loss, sums.bmc_loss, sums.count,
     )  # fmt: skip
-    return sums
 
 
 def star_line_sums(
