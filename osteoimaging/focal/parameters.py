@@ -51,7 +51,7 @@ class FocalParameters:
     tissue_bmd: float = 1200.0
     mask_resampling: str = "nearest"
     line_spacing_mm: float = 0.15
-    line_phases: int = 1
+    line_phases: int = 2
 
     def __post_init__(self) -> None:
         positive = (
@@ -70,12 +70,10 @@ class FocalParameters:
                 raise InputError(f"parameter {name} must be positive, got {value}")
             if name in non_negative and value < 0:
                 raise InputError(f"parameter {name} must not be negative, got {value}")
-        if self.line_spacing_mm is not None and not (
-            math.isfinite(self.line_spacing_mm) and self.line_spacing_mm > 0
-        ):
-            raise InputError(
-                f"parameter line_spacing_mm must be positive, got {self.line_spacing_mm}"
-            )
+        if isinstance(self.line_phases, bool) or not isinstance(self.line_phases, int):
+            raise InputError(f"parameter line_phases must be an integer, got {self.line_phases!r}")
+        if not 1 <= self.line_phases <= 16:
+            raise InputError(f"parameter line_phases must be in 1…16, got {self.line_phases}")
         if not 0 < self.angle_step_deg <= 90:
             raise InputError(f"angle_step_deg must be in (0, 90], got {self.angle_step_deg}")
         for name, allowed in (
