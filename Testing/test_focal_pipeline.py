@@ -165,7 +165,7 @@ def test_mask_too_small_for_the_erosion(slab):
 def test_mask_on_another_grid(slab):
     ct, mask = slab
     shifted = Volume(mask.array, mask.spacing, (0.1, 0.0, 0.0), mask.direction)
-    with pytest.raises(InputError, match="mask grid .* differs from the CT grid"):
+    with pytest.raises(InputError, match=r"mask grid .* differs from the CT grid"):
         measure_focal(ct, shifted)
     with pytest.raises(InputError, match="differs"):
         measure_focal(ct, Volume(mask.array[:-1], mask.spacing))

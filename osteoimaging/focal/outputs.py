@@ -35,7 +35,7 @@ VALUE_ROWS = (
 def _slice_reference(grid: Volume, axis: str, pad: int) -> sitk.Image:
     """A one-voxel-thick reference through the ROI centre: axial (k) or sagittal (i)."""
     nx, ny, nz = grid.size
-    ci, cj, ck = (n // 2 for n in grid.size)
+    ci, _, ck = (n // 2 for n in grid.size)
     if axis == "axial":
         size, start = (nx + 2 * pad, ny + 2 * pad, 1), (-pad, -pad, ck)
     else:
@@ -125,7 +125,8 @@ def report_html(result: FocalResult, overlay: Path | None) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Focal osteoporosis defect</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
-table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}img{{max-width:100%}}</style>
+table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
+img{{max-width:100%}}</style>
 </head><body>
 <h1>Focal osteoporosis defect</h1>
 <h2>Case values</h2><table>{"".join(rows)}</table>

@@ -125,14 +125,15 @@ def measure_focal(
     s = params.spacing_mm
 
     report(progress, 0.0, "resampling to the analysis grid")
-    grid = analysis_grid(ct, mask.with_array(m), s, direction, margin_mm=3 * s)
+    body = ct.with_array(m)  # on the CT grid (checked): use its exact geometry
+    grid = analysis_grid(ct, body, s, direction, margin_mm=3 * s)
     if grid.array.size > MAX_GRID_VOXELS:
         raise InputError(
             f"the mask's bounding box needs {grid.array.size:,} voxels at {s:g} mm; "
             "give a mask of one vertebral body"
         )
     hu = resample_linear(ct, grid)
-    grid_mask = resample_mask(mask.with_array(m), grid, params.mask_resampling)
+    grid_mask = resample_mask(body, grid, params.mask_resampling)
     report(progress, 0.1, "eroding the mask")
     roi = erode_mask(grid_mask.array, s, params.erosion_mm)
     report(progress, 0.15, "filtering")

@@ -53,7 +53,7 @@ def analysis_grid(
     s = float(spacing_mm)
     q_lo = np.floor((q.min(axis=0) - margin_mm) / s) * s
     q_hi = q.max(axis=0) + margin_mm
-    size = [max(2, math.ceil((h - l) / s) + 1) for l, h in zip(q_lo, q_hi, strict=True)]
+    size = [max(2, math.ceil((h - lo_) / s) + 1) for lo_, h in zip(q_lo, q_hi, strict=True)]
     origin = np.asarray(ct.origin) + d @ q_lo
     shape = (size[2], size[1], size[0])
     return Volume(np.zeros(shape, np.uint8), (s, s, s), tuple(origin), d)

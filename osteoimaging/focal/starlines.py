@@ -149,8 +149,8 @@ def _analyse_run(
     sum_loss = 0.0
     sum_bmc = 0.0
     for j in range(nv):
-        i0 = int(math.ceil(vl[j]))
-        i1 = int(math.floor(vr[j]))
+        i0 = math.ceil(vl[j])
+        i1 = math.floor(vr[j])
         acc = 0.0
         for i in range(i0, i1 + 1):
             acc += (tissue - p[i]) / tissue
@@ -179,9 +179,9 @@ def _analyse_run(
 @njit(cache=True)
 def _trilinear(a, x, y, z):  # pragma: no cover - numba
     nz, ny, nx = a.shape
-    x0 = int(math.floor(x))
-    y0 = int(math.floor(y))
-    z0 = int(math.floor(z))
+    x0 = math.floor(x)
+    y0 = math.floor(y)
+    z0 = math.floor(z)
     fx = x - x0
     fy = y - y0
     fz = z - z0
@@ -217,9 +217,9 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
             x = bx + k * du * d[0]
             y = by + k * du * d[1]
             z = bz + k * du * d[2]
-            ix = int(math.floor(x + 0.5))
-            iy = int(math.floor(y + 0.5))
-            iz = int(math.floor(z + 0.5))
+            ix = math.floor(x + 0.5)
+            iy = math.floor(y + 0.5)
+            iz = math.floor(z + 0.5)
             if 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz and roi[iz, iy, ix]:
                 inside[k] = True
                 vals[k] = _trilinear(bmd, x, y, z)
@@ -250,19 +250,19 @@ def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, o_l, o
             ph = u + 0.5 / n_phases
             if ph - math.floor(ph) >= 1.0 / n_phases:
                 continue  # another phase-shifted lattice serves this voxel
-        k1 = int(math.floor((rx * n1[0] + ry * n1[1] + rz * n1[2]) / dv1 + 0.5))
-        k2 = int(math.floor((rx * n2[0] + ry * n2[1] + rz * n2[2]) / dv2 + 0.5))
+        k1 = math.floor((rx * n1[0] + ry * n1[1] + rz * n1[2]) / dv1 + 0.5)
+        k2 = math.floor((rx * n2[0] + ry * n2[1] + rz * n2[2]) / dv2 + 0.5)
         if not (0 <= k1 < nv1 and 0 <= k2 < nv2):
             continue
         if line_mode:
-            k = int(math.floor(u + 0.5))
+            k = math.floor(u + 0.5)
             if 0 <= k < nu and o_w[k2, k1, k] == o_w[k2, k1, k]:
                 s_w[i] += o_w[k2, k1, k]
                 s_loss[i] += o_loss[k2, k1, k]
                 s_bmc[i] += o_bmc[k2, k1, k]
                 count[i] += 1
             continue
-        k0 = int(math.floor(u))
+        k0 = math.floor(u)
         for k in range(k0, k0 + 2):
             if 0 <= k < nu and o_l[k2, k1, k] <= u <= o_r[k2, k1, k]:
                 s_w[i] += o_w[k2, k1, k]
