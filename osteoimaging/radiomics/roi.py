@@ -47,7 +47,7 @@ def three_layer_roi(
         body = arr == value
         if not body.any():
             raise InputError(f"label {value} is absent from the mask")
-        centre = int(round(float(np.argwhere(body)[:, axis].mean())))
+        centre = int(np.rint(np.argwhere(body)[:, axis].mean()))
         for index in range(centre - half, centre + half + 1):
             if not 0 <= index < arr.shape[axis]:
                 continue
