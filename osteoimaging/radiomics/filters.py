@@ -7,10 +7,10 @@ pyradiomics finds image types by name: an image type ``X`` is the generator
 the generator to ``imageoperations`` and its name to that list, so the types can be enabled like
 any built-in one (``extractor.enableImageTypeByName("BoxSigmaImage", customArgs=...)``).
 
-* ``BoxSigmaImage`` → prefix ``boxsigmaimage``: local standard deviation in a box of half-width
-  ``boxSigmaRadius`` voxels (an int, or one per axis x, y, z; default 1, i.e. a 3×3×3 box) by
-  SimpleITK's ``BoxSigma`` (ITK ``BoxSigmaImageFilter``; Lehmann G., "Efficient implementation of
-  the box filters", Insight Journal 2006).
+* ``BoxSigmaImage`` → prefix ``boxsigmaimage``: local sample standard deviation (divisor n − 1)
+  in a box of half-width ``boxSigmaRadius`` voxels (an int, or one per axis x, y, z; default 1,
+  i.e. a 3×3×3 box) by SimpleITK's ``BoxSigma`` (ITK ``BoxSigmaImageFilter``; Lehmann G.,
+  "Efficient implementation of the box filters", Insight Journal 2006).
 * ``AdditiveGaussianNoise`` → prefix ``additivegaussiannoise``: the image plus Gaussian noise of
   mean ``noiseMean`` (default 0) and standard deviation ``noiseStandardDeviation`` (default 1, in
   image intensity units) by SimpleITK's ``AdditiveGaussianNoise`` with a fixed ``noiseSeed``
