@@ -65,8 +65,38 @@ def _check_inputs(
             )
 
 
+LOG_MARGIN_SIGMAS = 6.0
+
+
+def _set_padding(extractor, image: Volume) -> int:
+    """pyradiomics ``padDistance`` (voxels) for one extractor, widened for LoG filters.
+
+    pyradiomics pre-crops the image to the ROI's bounding box plus ``padDistance`` voxels
+    *before* filtering. Box sigma and wavelet results inside the ROI do not depend on a margin
+    of 10 voxels, but the recursive-Gaussian LoG does: on the test MRI, LoG σ = 4 mm medians
+    moved by 2 % with a 10-voxel margin, by ≤ 0.1 % from 6σ on (< 1e-4 from 8σ). The margin is
+    at least ``6·σ_max / min(spacing)`` voxels when LoG is enabled.
+    """
+    pad = int(extractor.settings.get("padDistance", 5))
+    sigmas = list(extractor.settings.get("sigma") or [])
+    for args in extractor.enabledImagetypes.values():
+        sigmas += list((args or {}).get("sigma") or [])
+    if "LoG" in extractor.enabledImagetypes and sigmas:
+        pad = max(pad, int(np.ceil(LOG_MARGIN_SIGMAS * max(sigmas) / min(image.spacing))))
+    extractor.settings["padDistance"] = pad
+    return pad
+
+
+def _label_boxes(mask: Volume) -> dict[int, tuple[slice, ...]]:
+    """Bounding box (array slices) of every label in a label map."""
+    from scipy import ndimage
+
+    found = ndimage.find_objects(mask.array.astype(np.int64, copy=False))
+    return {i + 1: box for i, box in enumerate(found) if box is not None}
+
+
 def _crop_to_label(
-    image: Volume, mask: Volume, value: int, pad: int
+    image: Volume, mask: Volume, box: tuple[slice, ...], pad: int
 ) -> tuple[sitk.Image, sitk.Image]:
     """Image and mask cropped to the label's bounding box plus ``pad`` voxels, as SimpleITK.
 
@@ -74,9 +104,8 @@ def _crop_to_label(
     results are unchanged as long as ``pad`` ≥ ``padDistance``; it only avoids pyradiomics'
     label statistics over the whole volume for every run.
     """
-    idx = np.argwhere(mask.array == value)
-    lo = np.maximum(idx.min(axis=0) - pad, 0)
-    hi = np.minimum(idx.max(axis=0) + pad + 1, mask.shape)
+    lo = np.maximum([b.start - pad for b in box], 0)
+    hi = np.minimum([b.stop + pad for b in box], mask.shape)
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
     origin = tuple(image.index_to_physical(np.asarray(lo[::-1], dtype=float)))
     out = []
@@ -159,13 +188,17 @@ def extract_features(
             masks[name] = derived[id(mask)]
     plan = [(name, build_extractors(preset, name)) for name in images]
     steps = sum(len(extractors) for _, extractors in plan) * len(label_values)
-    pad = int(preset.settings.get("padDistance", 5)) + 2
     done = 0
     rows = {value: {} for value in label_values}
     for name, extractors in plan:
+        pads = [_set_padding(extractor, images[name]) for extractor, _ in extractors]
+        boxes = _label_boxes(masks[name])
         for value, level in zip(label_values, level_names, strict=True):
-            image, mask = _crop_to_label(images[name], masks[name], value, pad)
-            for extractor, keep in extractors:
+            cropped = {
+                p: _crop_to_label(images[name], masks[name], boxes[value], p + 2) for p in pads
+            }
+            for (extractor, keep), pad in zip(extractors, pads, strict=True):
+                image, mask = cropped[pad]
                 report(progress, done / steps, f"{name} {level}")
                 values = _run(extractor, image, mask, value, keep)
                 rows[value].update({f"{name}_{k}": v for k, v in values.items()})

@@ -17,6 +17,7 @@ are taken out before pyradiomics validates the file and passed to those image ty
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -139,8 +140,22 @@ def _split_custom(args: dict) -> tuple[dict, dict]:
     return plain, custom
 
 
+_EXTRACTORS: dict[str, object] = {}
+
+
 def _make_extractor(params: dict, source: str):
-    """A pyradiomics extractor from a parameter dict (validated by pyradiomics' own schema)."""
+    """A pyradiomics extractor from a parameter dict (validated by pyradiomics' own schema).
+
+    Validation parses pyradiomics' schema with pykwalify (~0.1 s); validated extractors are
+    cached by their parameters and handed out as deep copies (callers may change settings).
+    """
+    key = json.dumps(params, sort_keys=True, default=str)
+    if key not in _EXTRACTORS:
+        _EXTRACTORS[key] = _new_extractor(params, source)
+    return copy.deepcopy(_EXTRACTORS[key])
+
+
+def _new_extractor(params: dict, source: str):
     register_image_types()
     from radiomics.featureextractor import RadiomicsFeatureExtractor
 
@@ -170,6 +185,29 @@ def _make_extractor(params: dict, source: str):
     return extractor
 
 
+def _split_log(params: dict) -> list[dict]:
+    """LoG in a run of its own (without shape features) when other image types are enabled too.
+
+    LoG needs a wider pre-crop margin than the other filters (see
+    :func:`osteoimaging.radiomics.extract._set_padding`); a separate run keeps the other image
+    types on the small margin. The features are the same as one combined run.
+    """
+    image_types = params.get("imageType") or {}
+    if "LoG" not in image_types or len(image_types) == 1:
+        return [params]
+    log = copy.deepcopy(params)
+    log["imageType"] = {"LoG": image_types["LoG"]}
+    classes = log.get("featureClass")
+    if classes is None:  # pyradiomics' default: all classes but shape2D
+        from radiomics import getFeatureClasses
+
+        classes = {c: None for c in getFeatureClasses() if c != "shape2D"}
+    log["featureClass"] = {c: v for c, v in classes.items() if not c.startswith("shape")}
+    rest = copy.deepcopy(params)
+    rest["imageType"] = {k: v for k, v in image_types.items() if k != "LoG"}
+    return [rest, log] if log["featureClass"] else [rest]
+
+
 def build_extractors(preset: Preset, sequence: str) -> list[tuple[object, list[str] | None]]:
     """pyradiomics extractors for one sequence, each with the feature names to keep (None: all).
 
@@ -177,7 +215,7 @@ def build_extractors(preset: Preset, sequence: str) -> list[tuple[object, list[s
     Original image type (pyradiomics computes shape once per run, independent of image type).
     """
     if preset.features is None:
-        return [(_make_extractor(preset.params or {}, preset.source), None)]
+        return [(_make_extractor(p, preset.source), None) for p in _split_log(preset.params or {})]
     if sequence not in preset.features:
         raise InputError(f"preset '{preset.name}' has no features for sequence {sequence}")
     groups: dict[str, dict] = {}
