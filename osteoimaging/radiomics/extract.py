@@ -119,7 +119,9 @@ def _crop_to_label(
 
 
 def _run(extractor, image: sitk.Image, mask: sitk.Image, label: int, keep) -> dict[str, float]:
-    radiomics_log = logging.getLogger("radiomics")
+    import radiomics
+
+    radiomics_log = radiomics.logger  # pyradiomics' own logger: quiet during extraction
     level = radiomics_log.level
     radiomics_log.setLevel(logging.ERROR)
     try:
