@@ -74,13 +74,14 @@ def read_volume(
     spacing: tuple[float, float, float] | None = None,
 ) -> Volume:
     """An MRI or label volume: ``.mat`` through :func:`read_mat_volume`, else any image format
-    :func:`osteoimaging.imageio.read_image` reads (spacing then comes from the file)."""
+    :func:`osteoimaging.imageio.read_image` reads (geometry from the file; ``spacing`` is then
+    ignored with a warning)."""
     path = Path(path)
     if path.suffix.lower() == ".mat":
         return read_mat_volume(path, variable, spacing)
     from osteoimaging.imageio import read_image
 
     volume = read_image(path)
-    if spacing is not None:
-        volume.spacing = tuple(float(s) for s in spacing)
+    if spacing is not None and not np.allclose(spacing, volume.spacing):
+        logger.warning("%s stores its voxel size; the given spacing is ignored", path.name)
     return volume
