@@ -85,6 +85,9 @@ def test_reference9_names_on_real_lumbar_mri(shared_data):
     # Mesh volume is close to (and below) the voxel-count volume for these blobs.
     ratio = table["T1_original_shape_MeshVolume"] / table["T1_original_shape_VoxelVolume"]
     assert ((ratio > 0.9) & (ratio < 1.0)).all()
+    missing = r"variable 'X' not in the file \(variables: (I, GT|GT, I)\)"
+    with pytest.raises(InputError, match=missing):
+        read_volume(path, variable="X")
 
 
 def test_image_types_registered_and_defined():
