@@ -105,13 +105,30 @@ def test_case_ids_are_sanitised():
     assert sanitise_case_id(" .hidden") == "hidden"
 
 
-def test_batch_with_a_corrupt_file_and_resume(phantoms, tmp_path):
+FOCAL = {"focal": {"erosion_mm": 2.0}}  # small phantoms: a 2 mm erosion leaves an ROI
+
+
+@pytest.fixture(scope="module")
+def direct_focal(phantoms) -> dict:
+    """The focal measurement of case 0 called directly (also compiles numba in-process once,
+    filling its on-disk cache for the Dask workers)."""
+    from osteoimaging.calibration import LinearCalibration
+    from osteoimaging.focal import FocalParameters, measure_focal
+    from osteoimaging.validation import read_ct, read_mask
+
+    ct = read_ct(phantoms / "ct0.nrrd")
+    mask = read_mask(phantoms / "mask0.nrrd", ct, label=20)
+    calibration = LinearCalibration.manual(0.8, -5)
+    return measure_focal(ct, mask, calibration, FocalParameters(erosion_mm=2.0)).values
+
+
+def test_batch_with_a_corrupt_file_and_resume(phantoms, tmp_path, direct_focal):
     rows = _good_rows(4)
     rows.insert(2, "broken,corrupt.nrrd,mask0.nrrd,20,L1,,fracture,70,F,s9")
     cases = read_manifest(_manifest(phantoms, rows, "batch.csv"))
     out = tmp_path / "out"
-    first = run_batch(cases, out, job=mask_stats_job, workers=2)
-    assert (first.computed, first.skipped, first.failed) == (4, 0, 1)
+    first = run_batch(cases, out, params=FOCAL, workers=2)  # the focal job by default
+    assert (first.computed, first.skipped, first.failed) == (4, 0, 1), first.errors
     errors = _read_csv(out / "errors.csv")
     assert [e["case_id"] for e in errors] == ["broken"]
     assert "corrupt.nrrd" in errors[0]["reason"] and "corrupted" in errors[0]["reason"]
@@ -120,26 +137,23 @@ def test_batch_with_a_corrupt_file_and_resume(phantoms, tmp_path):
     assert {r["level"] for r in results} == {"L1"}
     assert results[1]["group"] == "fracture" and results[1]["sex"] == "M"
     assert results[0]["calibration"] == "manual"
-    # The job's value, checked independently: mean HU inside label 20 of the first case.
-    from osteoimaging.validation import read_ct, read_mask
-
-    ct = read_ct(phantoms / "ct0.nrrd")
-    mask = read_mask(phantoms / "mask0.nrrd", ct, label=20)
-    assert float(results[0]["mean_hu"]) == pytest.approx(ct.array[mask.array].mean(), rel=1e-9)
-    assert float(results[0]["mean_bmd"]) == pytest.approx(
-        0.8 * ct.array[mask.array].mean() - 5, rel=1e-9
-    )
-    assert (out / "cases" / "case_0" / "L1" / "values.json").is_file()
+    # The batch's values are the direct measurement's, to the last digit.
+    for key in ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "void_coverage"):
+        assert float(results[0][key]) == direct_focal[key]
+    assert int(results[0]["roi_voxels"]) == direct_focal["roi_voxels"]
+    level_dir = out / "cases" / "case_0" / "L1"
+    assert (level_dir / "results.json").is_file() and (level_dir / "maps").is_dir()
     # Same inputs and parameters: nothing recomputed (the failure is retried).
     marker = out / "cases" / "case_0" / "done.json"
     stamp = marker.stat().st_mtime_ns
-    again = run_batch(cases, out, job=mask_stats_job, workers=1)
+    again = run_batch(cases, out, params=FOCAL, workers=1)
     assert (again.computed, again.skipped, again.failed) == (0, 4, 1)
     assert marker.stat().st_mtime_ns == stamp
     assert _read_csv(out / "results.csv") == results
-    # New parameters change the hash: everything is redone.
-    third = run_batch(cases, out, job=mask_stats_job, params={"check_hu": False}, workers=1)
+    # Another job (or other parameters) changes the hash: everything is redone.
+    third = run_batch(cases, out, job=mask_stats_job, workers=1)
     assert (third.computed, third.skipped) == (4, 0)
+    assert "mean_hu" in _read_csv(out / "results.csv")[0]
     assert not list((out / "cases").glob(".*tmp-*"))
 
 
@@ -227,7 +241,15 @@ def test_run_on_a_users_cluster_by_address(phantoms, tmp_path, osteo_cmd):
         assert "3 cases: 3 computed" in res.stdout
         # The cases ran as tasks of this cluster's scheduler.
         assert "run_case" in cluster.scheduler.task_prefixes
-    assert len(_read_csv(out / "results.csv")) == 3
+    results = _read_csv(out / "results.csv")
+    assert len(results) == 3
+    # The mask-statistics job's value, checked independently: mean HU inside label 20.
+    from osteoimaging.validation import read_ct, read_mask
+
+    ct = read_ct(phantoms / "ct0.nrrd")
+    inside = ct.array[read_mask(phantoms / "mask0.nrrd", ct, label=20).array]
+    assert float(results[0]["mean_hu"]) == pytest.approx(inside.mean(), rel=1e-9)
+    assert float(results[0]["mean_bmd"]) == pytest.approx(0.8 * inside.mean() - 5, rel=1e-9)
     bad = subprocess.run(
         [
             *osteo_cmd,
@@ -264,33 +286,6 @@ def test_a_case_that_kills_its_worker_fails_alone(phantoms, tmp_path, monkeypatc
         "case_0",
         "case_2",
     ]
-
-
-def test_focal_job_matches_the_direct_measurement(phantoms, tmp_path):
-    focal = pytest.importorskip("osteoimaging.focal", reason="focal measurement not merged yet")
-    from osteoimaging.calibration import LinearCalibration
-    from osteoimaging.cohort.jobs import focal_job
-    from osteoimaging.validation import read_ct, read_mask
-
-    params = {"focal": {"erosion_mm": 2.0}}
-    cases = read_manifest(_manifest(phantoms, _good_rows(2), "focal.csv"))
-    # In-process first (compiles numba once and fills its cache for the worker).
-    ct = read_ct(phantoms / "ct0.nrrd")
-    mask = read_mask(phantoms / "mask0.nrrd", ct, label=20)
-    direct = focal.measure_focal(
-        ct, mask, LinearCalibration.manual(0.8, -5), focal.FocalParameters(erosion_mm=2.0)
-    ).values
-    rows = focal_job(cases[0].to_dict(), tmp_path / "direct", params)
-    assert rows[0]["focal_bmc_loss_mm"] == direct["focal_bmc_loss_mm"]
-    summary = run_batch(cases, tmp_path / "out", params=params, workers=1)  # focal by default
-    assert (summary.computed, summary.failed) == (2, 0), summary.errors
-    results = _read_csv(tmp_path / "out" / "results.csv")
-    for key in ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "void_coverage"):
-        assert float(results[0][key]) == pytest.approx(direct[key], rel=1e-12)
-    assert int(results[0]["roi_voxels"]) == direct["roi_voxels"]
-    assert results[0]["calibration"] == "manual"
-    level_dir = tmp_path / "out" / "cases" / "case_0" / "L1"
-    assert (level_dir / "results.json").is_file() and (level_dir / "maps").is_dir()
 
 
 def test_case_hash_tracks_content_and_parameters_only(tmp_path):
@@ -343,3 +338,16 @@ def test_batch_on_a_real_dicom_series(shared_data, tmp_path):
     row = _read_csv(tmp_path / "out" / "results.csv")[0]
     assert row["level"] == "T12"
     assert 100 < float(row["mean_hu"]) < 500  # vertebral bone in HU
+
+
+def test_cli_rejects_bad_focal_parameters_before_starting(phantoms, tmp_path, capsys):
+    from osteoimaging.cli.main import main
+
+    manifest = _manifest(phantoms, _good_rows(1), "params.csv")
+    code = main(
+        ["batch", str(manifest), "--out", str(tmp_path / "o"), "--param", 'focal={"bogus": 1}']
+    )
+    assert code == 2
+    assert "unknown focal parameters: bogus" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # nothing started
+    assert main(["batch", str(manifest), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
