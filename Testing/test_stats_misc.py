@@ -131,24 +131,17 @@ def test_stats_cli_tables_and_report(tmp_path, osteo_cmd, capsys):
         out = capsys.readouterr()
         return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
 
-    res = run(
-        "correlate",
-        str(table),
-        "--x",
-        "trabecular_bmd_mg_cm3",
-        "--measure",
-        "focal_bmc_loss_mm",
-        "--out",
-        str(tmp_path / "corr.csv"),
-    )
-    assert res.returncode == 0, res.stderr
-    corr = pd.read_csv(tmp_path / "corr.csv")
+    def table_of(analysis: str, *extra: str) -> pd.DataFrame:
+        out = tmp_path / f"{analysis}.csv"
+        res = run(analysis, str(table), *extra, "--out", str(out))
+        assert res.returncode == 0, res.stderr
+        return pd.read_csv(out)
+
+    corr = table_of("correlate", "--x", "trabecular_bmd_mg_cm3", "--measure", "focal_bmc_loss_mm")
     assert corr.pearson_r[0] == pytest.approx(
         sps.pearsonr(df.trabecular_bmd_mg_cm3, df.focal_bmc_loss_mm).statistic
     )
-    res = run("groups", str(table), "--out", str(tmp_path / "groups.csv"))
-    assert res.returncode == 0, res.stderr
-    groups = pd.read_csv(tmp_path / "groups.csv")
+    groups = table_of("groups")
     welch = groups[(groups.measure == "focal_bmc_loss_mm") & (groups.test == "Welch t")]
     ref = sps.ttest_ind(
         df.focal_bmc_loss_mm[df.group == "control"],
@@ -156,22 +149,9 @@ def test_stats_cli_tables_and_report(tmp_path, osteo_cmd, capsys):
         equal_var=False,
     )
     assert welch.p.iloc[0] == pytest.approx(ref.pvalue)
-    res = run(
-        "associate",
-        str(table),
-        "--outcome",
-        "group",
-        "--positive",
-        "fracture",
-        "--out",
-        str(tmp_path / "assoc.csv"),
-    )
-    assert res.returncode == 0, res.stderr
-    assoc = pd.read_csv(tmp_path / "assoc.csv")
+    assoc = table_of("associate", "--outcome", "group", "--positive", "fracture")
     assert {"base", "full", "conditional"} <= set(assoc.model)
-    res = run("describe", str(table), "--select", "level=L2", "--out", str(tmp_path / "d.csv"))
-    assert res.returncode == 0, res.stderr
-    described = pd.read_csv(tmp_path / "d.csv")
+    described = table_of("describe", "--select", "level=L2")
     assert described.n[0] == (df.level == "L2").sum()
     assert described["mean"][0] == pytest.approx(df.focal_bmc_loss_mm[df.level == "L2"].mean())
     res = run("associate", str(table), "--outcome", "nope")
