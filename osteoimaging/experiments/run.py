@@ -121,6 +121,7 @@ def run_all(
             tables.write_csv(out / "tables/microct_texture.csv", rows)
             md += ["## Real micro-CT texture", tables.microct_md(table)]
             summary["microct"] = table
+        elif name == "equal_bmd":
             rows, pictures = run_equal_bmd(cfg["radii"], seed, stage(name))
             tables.write_csv(out / "tables/equal_bmd.csv", rows)
             plots.equal_bmd_png(pictures, out / "figures/validation_equal_bmd.png")
