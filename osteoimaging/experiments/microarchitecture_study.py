@@ -86,3 +86,16 @@ def correlate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def coupling(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """How tightly the cohort's own indices go together: r(BV/TV, Tb.Sp), r(BV/TV, Tb.Th).
+
+    Focal BMC loss follows the marrow spacing; its correlation with BV/TV can only be as
+    strong as BV/TV's with Tb.Sp in the cohort at hand.
+    """
+    bvtv = np.array([r["bvtv"] for r in rows], dtype=float)
+    return {
+        f"r_bvtv_{k}": float(np.corrcoef(bvtv, [r[k] for r in rows])[0, 1])
+        for k in ("tb_sp_mm", "tb_th_mm")
+    }
