@@ -17,6 +17,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -38,10 +39,8 @@ def _status_mb(key: str) -> float:
 
 def _reset_peak() -> None:
     """Restart VmHWM at the current RSS (Linux: write 5 to /proc/self/clear_refs)."""
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def _worker(ct_path: str, mask_path: str, repeat: int, mode: str, ref_voxels: int) -> dict:
