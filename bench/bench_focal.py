@@ -7,7 +7,9 @@ in the same run (per ROI voxel), and peak memory. Each timing runs in a fresh pr
 * ``compile``: numba compiles the kernels (empty cache directory) — first call ever;
 * ``cached``: a new process loading the compiled kernels from the cache — first call of
   every later session;
-* ``warm``: further calls in the same process (median of ``--repeat``).
+* ``warm``: further calls in the same process (median of ``--repeat``), wall-clock and CPU
+  time; on a shared machine the CPU time of a ``--threads 1`` run is the closest estimate
+  of the idle single-core wall time.
 
 Usage (from the repository root)::
 
@@ -60,11 +62,12 @@ def _worker(ct_path: str, mask_path: str, repeat: int, mode: str, ref_voxels: in
     t0 = time.perf_counter()
     result = measure_focal(ct, mask, cal, params)
     first = time.perf_counter() - t0
-    warm = []
+    warm, warm_cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = measure_focal(ct, mask, cal, params)
         warm.append(time.perf_counter() - t0)
+        warm_cpu.append(time.process_time() - c0)
     bmd = cal.apply(smooth(result.hu.array, params.spacing_mm, params.sigma_mm))
     roi = result.roi.array
     star = []
@@ -78,6 +81,7 @@ def _worker(ct_path: str, mask_path: str, repeat: int, mode: str, ref_voxels: in
         "n_orientations": result.values["n_orientations"],
         "first_s": first,
         "warm_s": float(np.median(warm)),
+        "warm_cpu_s": float(np.median(warm_cpu)),
         "star_lines_s": float(np.median(star)),
         "rss_before_mb": rss_before,
         "peak_rss_mb": _status_mb("VmHWM"),
@@ -140,7 +144,8 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     print(f"first call, compiling numba kernels   {compiled['first_s']:.2f} s/vertebra")
     print(f"first call, kernels from cache        {cached['first_s']:.2f} s/vertebra")
-    print(f"warm (median of {args.repeat})                  {cached['warm_s']:.2f} s/vertebra")
+    print(f"warm (median of {args.repeat})                  {cached['warm_s']:.2f} s/vertebra "
+          f"(CPU time of all threads {cached['warm_cpu_s']:.2f} s)")  # fmt: skip
     print(f"  of which star lines (steps 6-9)     {cached['star_lines_s']:.2f} s")
     print(f"per-voxel reference, steps 6-9        {ref * 1e3:.2f} ms/voxel "
           f"({args.reference_voxels} voxels) = {ref * n:.0f} s/vertebra")  # fmt: skip

@@ -76,10 +76,18 @@ def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numb
     Crossing positions (sample units) go to ``out_left``/``out_right`` (length ≥ len(p)//2).
     """
     n = p.shape[0]
-    kind = np.empty(n, np.int64)
-    start = np.empty(n, np.int64)
-    stop = np.empty(n, np.int64)
-    val = np.empty(n, np.float64)
+    work = np.empty((4, n))
+    return _voids(p, min_depth, out_left, out_right, work)
+
+
+@njit(cache=True)
+def _voids(p, min_depth, out_left, out_right, work):  # pragma: no cover - numba
+    """:func:`profile_voids` with a caller-owned workspace ``work`` (4 × ≥ len(p))."""
+    n = p.shape[0]
+    kind = work[0]
+    start = work[1]
+    stop = work[2]
+    val = work[3]
     m = 0
     a = 0
     while a < n:
@@ -123,12 +131,12 @@ def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numb
             continue
         vmin = val[j]
         h = 0.5 * (val[j - 1] + vmin)
-        i = start[j] - 1
+        i = int(start[j]) - 1
         while p[i] < h:
             i -= 1
         out_left[count] = i + (p[i] - h) / (p[i] - p[i + 1])
         h = 0.5 * (val[j + 1] + vmin)
-        i = stop[j] + 1
+        i = int(stop[j]) + 1
         while p[i] < h:
             i += 1
         out_right[count] = i - (p[i] - h) / (p[i] - p[i - 1])
@@ -138,13 +146,15 @@ def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numb
 
 @njit(cache=True)
 def _analyse_run(
-    p, offset, step_mm, tissue, min_depth, line_mode, o_l, o_r, o_w, o_loss, o_bmc
+    p, offset, step_mm, tissue, min_depth, line_mode, o_l, o_r, o_w, o_loss, o_bmc, work
 ):  # pragma: no cover
-    """Voids of one inside-ROI run; write each sample's void values (lattice sample units)."""
+    """Voids of one inside-ROI run; write each sample's void values (lattice sample units).
+
+    ``work`` is a workspace of 6 rows × ≥ len(p) (no allocation per run)."""
     n = p.shape[0]
-    vl = np.empty(n // 2 + 1)
-    vr = np.empty(n // 2 + 1)
-    nv = profile_voids(p, min_depth, vl, vr)
+    vl = work[4]
+    vr = work[5]
+    nv = _voids(p, min_depth, vl, vr, work)
     sum_w = 0.0
     sum_loss = 0.0
     sum_bmc = 0.0
@@ -193,9 +203,11 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
     z1 = min(z0 + 1, nz - 1)
     c00 = a[z0, y0, x0] * (1 - fx) + a[z0, y0, x1] * fx
     c01 = a[z0, y1, x0] * (1 - fx) + a[z0, y1, x1] * fx
+    c0 = c00 * (1 - fy) + c01 * fy
+    if fz == 0.0:  # in a slice (2D mode): bilinear
+        return c0
     c10 = a[z1, y0, x0] * (1 - fx) + a[z1, y0, x1] * fx
     c11 = a[z1, y1, x0] * (1 - fx) + a[z1, y1, x1] * fx
-    c0 = c00 * (1 - fy) + c01 * fy
     c1 = c10 * (1 - fy) + c11 * fy
     return c0 * (1 - fz) + c1 * fz
 
@@ -203,37 +215,37 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
 @njit(parallel=True, cache=True)
 def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tissue, min_depth,
            line_mode, o_l, o_r, o_w, o_loss, o_bmc):  # pragma: no cover - numba  # fmt: skip
-    """Sample and analyse every line of one orientation's lattice."""
+    """Sample and analyse every line of one orientation's lattice (parallel over planes)."""
     nz, ny, nx = roi.shape
-    for line in prange(nv1 * nv2):
-        k2 = line // nv1
-        k1 = line % nv1
-        bx = origin[0] + k1 * dv1 * n1[0] + k2 * dv2 * n2[0]
-        by = origin[1] + k1 * dv1 * n1[1] + k2 * dv2 * n2[1]
-        bz = origin[2] + k1 * dv1 * n1[2] + k2 * dv2 * n2[2]
+    for k2 in prange(nv2):
         vals = np.empty(nu)
         inside = np.zeros(nu, np.bool_)
-        for k in range(nu):
-            x = bx + k * du * d[0]
-            y = by + k * du * d[1]
-            z = bz + k * du * d[2]
-            ix = math.floor(x + 0.5)
-            iy = math.floor(y + 0.5)
-            iz = math.floor(z + 0.5)
-            if 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz and roi[iz, iy, ix]:
-                inside[k] = True
-                vals[k] = _trilinear(bmd, x, y, z)
-        k = 0
-        while k < nu:
-            if not inside[k]:
-                k += 1
-                continue
-            s = k
-            while k < nu and inside[k]:
-                k += 1
-            _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
-                         o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
-                         o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k])  # fmt: skip
+        work = np.empty((6, nu))
+        for k1 in range(nv1):
+            bx = origin[0] + k1 * dv1 * n1[0] + k2 * dv2 * n2[0]
+            by = origin[1] + k1 * dv1 * n1[1] + k2 * dv2 * n2[1]
+            bz = origin[2] + k1 * dv1 * n1[2] + k2 * dv2 * n2[2]
+            for k in range(nu):
+                x = bx + k * du * d[0]
+                y = by + k * du * d[1]
+                z = bz + k * du * d[2]
+                ix = math.floor(x + 0.5)
+                iy = math.floor(y + 0.5)
+                iz = math.floor(z + 0.5)
+                inside[k] = 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz and roi[iz, iy, ix]
+                if inside[k]:
+                    vals[k] = _trilinear(bmd, x, y, z)
+            k = 0
+            while k < nu:
+                if not inside[k]:
+                    k += 1
+                    continue
+                s = k
+                while k < nu and inside[k]:
+                    k += 1
+                _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
+                             o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
+                             o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k], work)  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
