@@ -31,8 +31,8 @@ def body_part_anterior_to_canal(vertebra: Volume, min_area_mm2: float = 80.0) ->
     """Voxels of a whole-vertebra mask anterior to the vertebral foramen (LPS +y posterior).
 
     In each axial slice the foramen is the largest hole the mask encloses behind the
-    mask's centre (at least ``min_area_mm2``); its anterior edge (2nd percentile of y) is found per slice and the
-    median over slices is the cut: voxels anterior to it are the body.
+    mask's centre (at least ``min_area_mm2``); its anterior edge (2nd percentile of y)
+    is found per slice and the median over slices is the cut: voxels anterior to it are the body.
     """
     arr = vertebra.array.astype(bool)
     pixel_mm2 = vertebra.spacing[0] * vertebra.spacing[1]

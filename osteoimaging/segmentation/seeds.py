@@ -117,9 +117,10 @@ def find_valley(
     candidates, and only when the profile between the start and the valley rises above
     ``peak_above`` (the bright end plate or posterior wall in front of it, which a
     fluctuation of the trabecular density lacks); the nearest one whose prominence
-    reaches ``relative`` × the largest is returned. Used for the disc beyond an end plate (cranio-caudal profile) and for
-    the spinal canal behind the posterior wall (antero-posterior profile): both are
-    bounded by bright bone on either side, unlike a small defect inside the body.
+    reaches ``relative`` × the largest is returned. Used for the disc beyond an end
+    plate (cranio-caudal profile) and for the spinal canal behind the posterior wall
+    (antero-posterior profile): both are bounded by bright bone on either side, unlike
+    a small defect inside the body.
     """
     from scipy.signal import find_peaks
 
