@@ -12,12 +12,16 @@ voxel size and direction cosines work):
     crop's border (fatty marrow inside the body is not connected to it, so it stays free);
   - the discs above and below: the cranio-caudal intensity profile through the point
     (averaged over a disc of ``profile_radius_mm`` to suppress trabecular texture and
-    small defects) has its end plate as a maximum brighter than the seed's level by
-    ``valley_margin_hu`` and the disc as the next minimum, darker by as much; a
+    small defects) has its end plate as a maximum and the disc as the next minimum,
+    darker than the seed's level and at least ``disc_contrast_hu`` below the end plate; a
     thin slab of ``disc_seed_radius_mm`` at each disc's centre is background;
   - the posterior elements: the antero-posterior profile behind the point finds the
-    spinal canal (the minimum behind the posterior wall); the canal and everything
-    posterior to its centre (pedicles' posterior parts, laminae, processes) is background;
+    spinal canal — the first run of at least ``canal_min_mm`` below ``canal_hu`` (CSF and
+    epidural fat; also ``valley_margin_hu`` below the seed's level); its centre is the
+    middle of the run (at most ``canal_wall_mm`` behind its front). The canal and
+    everything posterior to its centre (pedicles' posterior parts, laminae, processes)
+    is background. A fat-filled defect of the body larger than ``canal_min_mm`` right
+    behind the point could be mistaken for the canal: click in intact bone;
   - the surroundings: voxels farther than ``background_radius_mm`` in-plane or
     ``background_height_mm`` cranio-caudally from the point, and the crop's border.
 
@@ -60,6 +64,9 @@ class SeedingParameters:
     canal_seed_radius_mm: float = 3.0
     fallback_posterior_mm: float = 30.0
     valley_margin_hu: float = 30.0
+    disc_contrast_hu: float = 50.0
+    canal_hu: float = 40.0
+    canal_min_mm: float = 6.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,7 +113,7 @@ def find_valley(
     profile: np.ndarray,
     steps: np.ndarray,
     below: float,
-    peak_above: float = -np.inf,
+    min_drop: float = 0.0,
     min_prominence: float = 20.0,
     relative: float = 0.5,
 ) -> float | None:
@@ -114,9 +121,9 @@ def find_valley(
 
     Valleys are local minima with a peak on both sides (scipy's topographic
     prominence); only those deeper than ``below`` and at least ``min_prominence`` are
-    candidates, and only when the profile between the start and the valley rises above
-    ``peak_above`` (the bright end plate or posterior wall in front of it, which a
-    fluctuation of the trabecular density lacks); the nearest one whose prominence
+    candidates, and only when the profile between the start and the valley rises at
+    least ``min_drop`` above the valley (the bright end plate in front of the disc,
+    which a fluctuation of the trabecular density lacks); the nearest one whose prominence
     reaches ``relative`` × the largest is returned. Used for the disc beyond an end
     plate (cranio-caudal profile) and for the spinal canal behind the posterior wall
     (antero-posterior profile): both are bounded by bright bone on either side, unlike
@@ -131,12 +138,34 @@ def find_valley(
     p = np.where(ok, p, np.nanmax(p[ok]))
     idx, props = find_peaks(-p, prominence=min_prominence)
     front_peak = np.array([p[: i + 1].max() for i in idx])
-    keep = (p[idx] < below) & (front_peak >= peak_above)
+    keep = (p[idx] < below) & (front_peak - p[idx] >= min_drop)
     idx, prom = idx[keep], props["prominences"][keep]
     if idx.size == 0:
         return None
     first = int(np.flatnonzero(prom >= relative * prom.max())[0])
     return float(steps[idx[first]])
+
+
+def find_canal(
+    profile: np.ndarray, steps: np.ndarray, level: float, min_mm: float, max_half_mm: float
+) -> float | None:
+    """Centre of the first run of the profile below ``level`` lasting ``min_mm`` or more."""
+    p = np.asarray(profile, dtype=float)
+    low = np.isfinite(p) & (p < level)
+    step = float(steps[1] - steps[0]) if steps.size > 1 else 1.0
+    n_min = max(int(np.ceil(min_mm / step)), 1)
+    i = 0
+    while i < low.size:
+        if low[i]:
+            j = i
+            while j < low.size and low[j]:
+                j += 1
+            if j - i >= n_min or j == low.size and (j - i) * step >= min_mm / 2:
+                return float(min(0.5 * (steps[i] + steps[j - 1]), steps[i] + max_half_mm))
+            i = j
+        else:
+            i += 1
+    return None
 
 
 def one_click_seeds(
@@ -203,8 +232,8 @@ def one_click_seeds(
         off = find_valley(
             prof,
             steps,
-            below=seed_hu - params.valley_margin_hu,
-            peak_above=seed_hu + params.valley_margin_hu,
+            below=seed_hu,
+            min_drop=params.disc_contrast_hu,
         )
         discs.append(None if off is None else sign * off)
         if off is not None:
@@ -215,12 +244,12 @@ def one_click_seeds(
     # Posterior elements: behind the spinal canal's centre (LPS +y is posterior).
     steps_y = np.arange(0.0, params.canal_search_mm, min(image.spacing) / 2)
     prof_y = _profile(smooth, point, np.array([0.0, 1.0, 0.0]), steps_y, 2.0)
-    canal = find_valley(
+    canal = find_canal(
         prof_y,
         steps_y,
-        below=seed_hu - params.valley_margin_hu,
-        peak_above=seed_hu + params.valley_margin_hu,
-        min_prominence=40.0,
+        min(params.canal_hu, seed_hu - params.valley_margin_hu),
+        params.canal_min_mm,
+        params.canal_wall_mm,
     )
     if canal is not None:
         bg |= d[..., 1] > canal
