@@ -45,7 +45,7 @@ from osteoimaging.volume import Volume
 class SegmentationParameters:
     """Crop, smoothing and clean-up settings (mm) plus the seeding rules."""
 
-    crop_half_size_mm: tuple[float, float, float] = (48.0, 48.0, 42.0)
+    crop_half_size_mm: tuple[float, float, float] = (42.0, 42.0, 36.0)
     smoothing_mm: float = 0.7
     smoothing_voxels: float = 0.5
     opening_mm: float = 1.5

@@ -160,7 +160,7 @@ def find_canal(
             j = i
             while j < low.size and low[j]:
                 j += 1
-            if j - i >= n_min or j == low.size and (j - i) * step >= min_mm / 2:
+            if j - i >= n_min or (j == low.size and (j - i) * step >= min_mm / 2):
                 return float(min(0.5 * (steps[i] + steps[j - 1]), steps[i] + max_half_mm))
             i = j
         else:
