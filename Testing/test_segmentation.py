@@ -123,7 +123,7 @@ def test_levels_and_label_maps(phantom):
     _, mask, _ = phantom
     labels = mask.with_array(mask.array.astype(np.uint8) * 20)
     assert body_mask_from_labels(labels, 20).array.sum() == mask.array.sum()
-    with pytest.raises(InputError, match="label 21 is absent .*20"):
+    with pytest.raises(InputError, match=r"label 21 is absent .*20"):
         body_mask_from_labels(labels, 21, path="labels.nii.gz")
     body = labels.with_array(np.zeros(mask.shape, np.uint8))
     with pytest.raises(InputError, match="no voxel in the body part"):
