@@ -12,8 +12,12 @@ must run without Slicer (``slicer`` may only be imported in ``osteoimaging.mrml`
 
 Pipeline: crop around the point → Gaussian smoothing (σ = the larger of ``smoothing_mm`` and
 ``smoothing_voxels`` × the coarsest spacing, to keep CT noise and trabecular texture from
-dominating path costs) → one-click seeds (:mod:`.seeds`) → FastGrowCut →
-clean-up (:mod:`.cleanup`) → mask on the full CT grid.
+dominating path costs) → resampling to a working grid no finer than
+``growcut_spacing_mm`` (speed: GrowCut's cost grows with the voxel count; the boundary
+is refined at the native resolution afterwards) → one-click seeds (:mod:`.seeds`) → FastGrowCut →
+foreground resampled back to the native crop (linear, ≥ ½) → clean-up at native
+resolution, with the cortex included at half maximum (:mod:`.cleanup`) → mask on the
+full CT grid.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class SegmentationParameters:
     opening_mm: float = 1.5
     mask_smoothing_mm: float = 1.0
     cortex_search_mm: float = 2.0
+    growcut_spacing_mm: float = 0.8
     seeding: SeedingParameters = field(default_factory=SeedingParameters)
 
     def to_dict(self) -> dict:
@@ -109,6 +114,33 @@ def grow_cut(image: np.ndarray, seeds: np.ndarray, spacing_xyz: Sequence[float])
     return np.asarray(itk.array_from_image(flt.GetOutput())).copy()
 
 
+def _working_image(image: sitk.Image, spacing_mm: float) -> sitk.Image:
+    """``image`` resampled (linear) so that no spacing is finer than ``spacing_mm``."""
+    old = np.asarray(image.GetSpacing(), dtype=float)
+    new = np.maximum(old, spacing_mm)
+    if spacing_mm <= 0 or np.allclose(new, old):
+        return image
+    size = np.maximum(np.ceil(np.asarray(image.GetSize()) * old / new).astype(int), 2)
+    ref = sitk.Image([int(n) for n in size], image.GetPixelID())
+    ref.SetSpacing(tuple(new))
+    ref.SetOrigin(image.GetOrigin())
+    ref.SetDirection(image.GetDirection())
+    return sitk.Resample(image, ref, sitk.Transform(), sitk.sitkLinear, 0.0)
+
+
+def _bounding_box(
+    mask: np.ndarray, margin_mm: float, spacing_zyx: Sequence[float]
+) -> tuple[slice, ...]:
+    """Slices of the mask's bounding box grown by ``margin_mm`` (the whole array if empty)."""
+    if not mask.any():
+        return tuple(slice(0, n) for n in mask.shape)
+    idx = np.argwhere(mask)
+    pad = np.ceil(margin_mm / np.asarray(spacing_zyx)).astype(int)
+    lo = np.maximum(idx.min(axis=0) - pad, 0)
+    hi = np.minimum(idx.max(axis=0) + pad + 1, mask.shape)
+    return tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+
+
 def segment_vertebral_body(
     ct: Volume,
     seed_lps: Sequence[float],
@@ -141,28 +173,36 @@ def segment_vertebral_body(
     image = sitk.Cast(part.to_sitk(), sitk.sitkFloat32)
     sigma = max(params.smoothing_mm, params.smoothing_voxels * max(part.spacing))
     smooth_img = sitk.SmoothingRecursiveGaussian(image, sigma) if sigma > 0 else image
-    smooth = Volume.from_sitk(smooth_img)
-    smooth.direction = part.direction
+    work_img = _working_image(smooth_img, params.growcut_spacing_mm)
+    work = Volume.from_sitk(work_img)
     report(progress, 0.15, "seeding")
-    seeds, seed_report = one_click_seeds(part, smooth, seed, params.seeding, str(path or ""))
+    seeds, seed_report = one_click_seeds(work, work, seed, params.seeding, str(path or ""))
     report(progress, 0.3, "growing")
-    labels = grow_cut(smooth.array, seeds, part.spacing)
+    grown = grow_cut(work.array, seeds, work.spacing) == FOREGROUND
+    if work_img is not smooth_img:
+        fg = sitk.GetImageFromArray(grown.astype(np.float32))
+        fg.CopyInformation(work_img)
+        back = sitk.Resample(fg, smooth_img, sitk.Transform(), sitk.sitkLinear, 0.0)
+        grown = sitk.GetArrayFromImage(back) >= 0.5
     report(progress, 0.8, "cleaning up")
     seed_zyx = np.clip(
         np.rint(part.physical_to_index(seed))[::-1].astype(int), 0, np.asarray(part.shape) - 1
     )
-    grown = labels == FOREGROUND
-    body = clean_body_mask(
-        grown,
-        seed_zyx,
+    margin_mm = params.cortex_search_mm + 2 * params.mask_smoothing_mm + 7.0
+    sub = _bounding_box(grown, margin_mm, part.spacing_zyx)
+    body = np.zeros(part.shape, dtype=bool)
+    body[sub] = clean_body_mask(
+        grown[sub],
+        seed_zyx - np.array([sl.start for sl in sub]),
         part.spacing_zyx,
-        image=part.array.astype(np.float32),
+        image=part.array[sub].astype(np.float32),
         seed_level=seed_report.seed_hu,
         opening_mm=params.opening_mm,
         cortex_search_mm=params.cortex_search_mm,
         smoothing_mm=params.mask_smoothing_mm,
     )
-    if body.sum() <= seed_report.n_foreground:
+    fg_ml = seed_report.n_foreground * work.voxel_volume_mm3
+    if body.sum() * part.voxel_volume_mm3 <= fg_ml:
         raise InputError(
             "nothing grew beyond the seed sphere: is the point inside a vertebral body?", path
         )
