@@ -107,3 +107,50 @@ def test_tilted_phantom_roi_means_within_3_percent(tmp_path):
     assert (tmp_path / "out" / "results.csv").read_text().startswith("level,")
     assert (tmp_path / "out" / "L1" / "subregions.json").exists()
     assert (tmp_path / "out" / "L1" / "subregions_focal_bmc_loss.png").exists()
+
+
+def test_focal_command_line_glue(tmp_path, phantom, profile_path):
+    """The options ``osteo focal`` gains: --labels/--levels/--calibration/--align."""
+    pytest.importorskip("osteoimaging.focal")
+    import argparse
+
+    from osteoimaging.cli.focal import add_parameter_arguments, parameters_from_args
+    from osteoimaging.vertebrae import (
+        add_vertebra_arguments,
+        run_vertebrae_cli,
+        vertebrae_requested,
+    )
+
+    ct, mask, _ = phantom
+    labels = write_image(mask.with_array(mask.array.astype(np.uint8) * 31), tmp_path / "l.nrrd")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out")
+    add_parameter_arguments(parser)
+    add_vertebra_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--labels",
+            str(labels),
+            "--levels",
+            "L1",
+            "--label-scheme",
+            "totalseg_v2",
+            "--calibration",
+            str(profile_path),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert vertebrae_requested(args)
+    case = run_vertebrae_cli(args, ct, parameters_from_args(args))
+    (row,) = case.rows
+    assert row["level"] == "L1" and row["calibration"] == "profile:scanA"
+    # The phantom's calibration is the profile's: trabecular BMD near the truth.
+    assert 100.0 < row["trabecular_bmd_mg_cm3"] < 300.0
+    table = (tmp_path / "out" / "results.csv").read_text().splitlines()
+    assert len(table) == 2 and table[1].startswith("L1,")
+    assert (tmp_path / "out" / "L1" / "results.json").exists()
+    from osteoimaging.calibration.linear import LinearCalibration
+
+    with pytest.raises(InputError, match="not both"):
+        run_vertebrae_cli(args, ct, parameters_from_args(args), LinearCalibration.manual(1, 0))

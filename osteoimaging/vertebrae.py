@@ -10,11 +10,14 @@ Glue between segmentation, calibration, alignment, the focal measurement
 * :func:`measure_vertebrae` runs the focal measurement for each, in its aligned frame,
   adds the sub-region means, and assembles one results table for the case;
 * :func:`write_case_outputs` writes each level's outputs in ``OUT/<level>/`` and the
-  table as ``OUT/results.csv`` and ``OUT/results.json``.
+  table as ``OUT/results.csv`` and ``OUT/results.json``;
+* :func:`add_vertebra_arguments` and :func:`run_vertebrae_cli` are the command-line glue
+  for ``osteo focal`` (``--seed``/``--levels``/``--labels``/``--calibration``/``--align``).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 from collections.abc import Sequence
@@ -36,7 +39,12 @@ from osteoimaging.segmentation.growcut import (
     ras_to_lps,
     segment_vertebral_body,
 )
-from osteoimaging.segmentation.labels import body_mask_from_labels, check_level, label_for_level
+from osteoimaging.segmentation.labels import (
+    body_mask_from_labels,
+    check_level,
+    label_for_level,
+    parse_levels,
+)
 from osteoimaging.subregions import subregion_figure, subregion_means
 from osteoimaging.validation import check_mask_geometry
 from osteoimaging.volume import Volume
@@ -178,6 +186,7 @@ def _row(item: VertebraInput, values: dict[str, Any], sub: dict[str, dict[str, f
         "source": item.source,
         "alignment": item.alignment.method,
         "tilt_deg": round(item.alignment.tilt_deg, 3),
+        "calibration": item.calibration.source if item.calibration else "none",
     }
     for key, value in values.items():
         if isinstance(value, (int, float, str, bool)) or value is None:
@@ -256,3 +265,103 @@ def write_case_outputs(case: CaseResult, out_dir: str | Path, ct: Volume | None 
             )
     write_text(out / "results.csv", table_csv(case.rows))
     return write_json(out / "results.json", {"vertebrae": case.rows})
+
+
+def add_vertebra_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options selecting the vertebrae, their calibration and alignment (``osteo focal``)."""
+    g = parser.add_argument_group("vertebrae, calibration and alignment")
+    g.add_argument(
+        "--seed",
+        action="append",
+        metavar="X,Y,Z",
+        help="a point inside a vertebral body, RAS mm (Slicer); GrowCut segments it; "
+        "repeat for several vertebrae",
+    )
+    g.add_argument("--level", help="level name of the one vertebra (e.g. L1)")
+    g.add_argument("--levels", help="level names, comma list (one per --seed, or per label)")
+    g.add_argument("--labels", help="vertebra label map (e.g. TotalSegmentator) on the CT grid")
+    g.add_argument(
+        "--label-values", help="label value of each level, comma list [from --label-scheme]"
+    )
+    g.add_argument(
+        "--label-scheme",
+        default="verse",
+        help="label numbering for --levels: verse (L1 = 20) or totalseg_v2 (L1 = 31) [verse]",
+    )
+    g.add_argument("--body-labels", help="body/rest label map (1 = body), keeps the body part")
+    g.add_argument("--calibration", help="calibration profile JSON (osteo calibrate)")
+    g.add_argument(
+        "--align",
+        default="endplates",
+        help="spine-axis alignment: endplates, pca, none, or a rotation RX,RY,RZ in degrees "
+        "[endplates]",
+    )
+    g.add_argument(
+        "--no-align", dest="align", action="store_const", const="none", help="= --align none"
+    )
+    g.add_argument("--left-right", action="store_true", help="split sub-regions left/right too")
+
+
+def vertebrae_requested(args: argparse.Namespace) -> bool:
+    """True when the command line selects vertebrae by click or label map."""
+    return bool(getattr(args, "seed", None) or getattr(args, "labels", None))
+
+
+def _align_from_text(text: str) -> str | tuple[float, float, float]:
+    if text.lower() in {"endplates", "auto", "pca", "none"}:
+        return text.lower()
+    return parse_point(text)
+
+
+def run_vertebrae_cli(
+    args: argparse.Namespace,
+    ct: Volume,
+    params: Any,
+    calibration: LinearCalibration | None = None,
+    progress: ProgressCallback | None = None,
+) -> CaseResult:
+    """Resolve, measure and write: the body of ``osteo focal`` for clicks or label maps.
+
+    ``calibration`` is the command line's ``--slope/--intercept`` one (None or identity
+    when not given); ``--calibration PROFILE`` may not be combined with it.
+    """
+    manual = calibration is not None and not calibration.is_identity
+    if args.calibration and manual:
+        raise InputError("give --calibration PROFILE or --slope/--intercept, not both")
+    levels = None
+    if args.levels:
+        levels = parse_levels(args.levels)
+    elif getattr(args, "level", None):
+        levels = [args.level]
+    values = None
+    if args.label_values:
+        values = [int(v) for v in parse_point_list(args.label_values)]
+    items = resolve_vertebrae(
+        ct,
+        seeds_ras=[parse_point(s) for s in args.seed] if args.seed else None,
+        levels=levels,
+        labels_path=args.labels,
+        label_values=values,
+        label_scheme=args.label_scheme,
+        body_labels_path=args.body_labels,
+        calibration=args.calibration or (calibration if manual else None),
+        align=_align_from_text(args.align),
+        progress=sub_progress(progress, 0.0, 0.3),
+    )
+    case = measure_vertebrae(
+        ct,
+        items,
+        params=params,
+        left_right=args.left_right,
+        progress=sub_progress(progress, 0.3, 1.0),
+    )
+    write_case_outputs(case, args.out, ct)
+    return case
+
+
+def parse_point_list(text: str) -> list[float]:
+    """``"20,21"`` → ``[20.0, 21.0]`` (InputError otherwise)."""
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError as exc:
+        raise InputError(f"bad number list '{text}'") from exc

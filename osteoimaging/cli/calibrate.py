@@ -19,14 +19,7 @@ from osteoimaging.calibration.inserts import (
 from osteoimaging.errors import InputError
 from osteoimaging.imageio import read_image
 from osteoimaging.validation import check_mask_geometry, read_ct
-from osteoimaging.vertebrae import parse_point
-
-
-def _numbers(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError as exc:
-        raise InputError(f"bad number list '{text}'") from exc
+from osteoimaging.vertebrae import parse_point, parse_point_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -78,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _scans_from_images(args: argparse.Namespace, n_inserts: int) -> list[list[float]]:
     scans = []
     values = (
-        [int(v) for v in _numbers(args.insert_labels)]
+        [int(v) for v in parse_point_list(args.insert_labels)]
         if args.insert_labels
         else list(range(1, n_inserts + 1))
     )
@@ -128,12 +121,12 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("give --phantom PRESET (or --tissue NAME=HU for phantomless)")
         preset = load_preset(args.phantom)
         if args.hu:
-            scans = [_numbers(h) for h in args.hu]
+            scans = [parse_point_list(h) for h in args.hu]
         elif args.ct:
             scans = _scans_from_images(args, len(preset.inserts))
         else:
             raise InputError("give the inserts' HU (--hu) or phantom CT(s) (--ct)")
-        densities = _numbers(args.densities) if args.densities else None
+        densities = parse_point_list(args.densities) if args.densities else None
         profile = profile_from_preset(
             args.name or preset.key, preset, scans, densities=densities, **fields
         )
