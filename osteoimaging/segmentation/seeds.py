@@ -105,8 +105,11 @@ def _profile(
     vals = ndi.map_coordinates(
         smooth.array, ijk[:, ::-1].T, order=1, mode="constant", cval=np.nan
     ).reshape(len(offsets), steps.size)
-    with np.errstate(invalid="ignore"):
-        return np.nanmean(np.where(np.isfinite(vals), vals, np.nan), axis=0)
+    # Samples outside the crop are NaN; a position with none inside stays NaN.
+    finite = np.isfinite(vals)
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, vals, 0.0).sum(axis=0)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def find_valley(
