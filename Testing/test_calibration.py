@@ -263,3 +263,37 @@ def test_calibrate_cli(tmp_path, osteo_cmd):
         check=False,
     )
     assert bad.returncode == 2 and "6 inserts" in bad.stderr
+
+
+def test_calibrate_cli_from_phantom_ct(tmp_path, osteo_cmd):
+    from osteoimaging.imageio import write_image
+
+    vol, centres = _insert_phantom()  # inserts at 10, 250, 700 HU
+    ct = write_image(vol, tmp_path / "phantom.nrrd")
+    ras = [f"--centre={-x:g},{-y:g},{z:g}" for x, y, z in centres]
+    out = tmp_path / "p.json"
+    run = subprocess.run(
+        [
+            *osteo_cmd,
+            "calibrate",
+            "--phantom",
+            "qrm_bdc_3",
+            "--ct",
+            str(ct),
+            *ras,
+            "--radius-mm",
+            "2",
+            "--length-mm",
+            "6",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    profile = load_profile(out)
+    assert profile.scans[0] == pytest.approx([10.0, 250.0, 700.0])
+    fit = fit_linear([100, 400, 800], [10.0, 250.0, 700.0])
+    assert profile.fit.slope == pytest.approx(fit.slope)

@@ -275,7 +275,7 @@ def add_vertebra_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="X,Y,Z",
         help="a point inside a vertebral body, RAS mm (Slicer); GrowCut segments it; "
-        "repeat for several vertebrae",
+        "repeat for several vertebrae (write --seed=X,Y,Z when X is negative)",
     )
     g.add_argument("--level", help="level name of the one vertebra (e.g. L1)")
     g.add_argument("--levels", help="level names, comma list (one per --seed, or per label)")

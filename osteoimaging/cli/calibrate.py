@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--centre",
         action="append",
         metavar="X,Y,Z",
-        help="insert centre, RAS mm (repeat per insert, in insert order; applies to every --ct)",
+        help="insert centre, RAS mm (repeat per insert, in insert order; applies to every "
+        "--ct; write --centre=X,Y,Z when X is negative)",
     )
     p.add_argument("--radius-mm", type=float, default=5.0, help="insert ROI radius [5]")
     p.add_argument("--length-mm", type=float, default=10.0, help="insert ROI length along z [10]")

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed",
         required=True,
         metavar="X,Y,Z",
-        help="a point inside the vertebral body, RAS mm (Slicer's coordinates)",
+        help="a point inside the vertebral body, RAS mm (Slicer's coordinates); write "
+        "--seed=X,Y,Z when X is negative",
     )
     p.add_argument("--level", help="vertebra level name carried into the outputs (e.g. L1)")
     p.add_argument("--out", required=True, help="output mask (.nrrd, .nii.gz, .mha)")
