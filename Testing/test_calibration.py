@@ -218,50 +218,37 @@ def test_internal_calibration_recovers_scale():
         internal_calibration({"bone": 700.0, "fat": -100.0})
 
 
+def calibrate(osteo_cmd, *args: str) -> subprocess.CompletedProcess:
+    """Run ``osteo calibrate ARGS`` and capture its output."""
+    return subprocess.run(
+        [*osteo_cmd, "calibrate", *args], capture_output=True, text=True, check=False
+    )
+
+
 def test_calibrate_cli(tmp_path, osteo_cmd):
     preset = load_preset("qrm_bdc_6")
     hu = ",".join(f"{v:.6f}" for v in exact_hu(preset))
     out = tmp_path / "qrm.json"
-    run = subprocess.run(
-        [
-            *osteo_cmd,
-            "calibrate",
-            "--phantom",
-            "qrm_bdc_6",
-            "--hu",
-            hu,
-            "--hu",
-            hu,
-            "--name",
-            "scanA",
-            "--kvp",
-            "120",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    run = calibrate(
+        osteo_cmd,
+        "--phantom",
+        "qrm_bdc_6",
+        "--hu",
+        hu,
+        "--hu",
+        hu,
+        "--name",
+        "scanA",
+        "--kvp",
+        "120",
+        "--out",
+        str(out),
     )
     assert run.returncode == 0, run.stderr
     profile = load_profile(out)
     assert profile.fit.slope == pytest.approx(SLOPE) and profile.fit.n_points == 12
     assert profile.kvp == 120 and profile.name == "scanA"
-    bad = subprocess.run(
-        [
-            *osteo_cmd,
-            "calibrate",
-            "--phantom",
-            "qrm_bdc_6",
-            "--hu",
-            "1,2",
-            "--out",
-            str(tmp_path / "x.json"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = calibrate(osteo_cmd, "--phantom", "qrm_bdc_6", "--hu", "1,2", "--out", str(out))
     assert bad.returncode == 2 and "6 inserts" in bad.stderr
 
 
@@ -272,25 +259,19 @@ def test_calibrate_cli_from_phantom_ct(tmp_path, osteo_cmd):
     ct = write_image(vol, tmp_path / "phantom.nrrd")
     ras = [f"--centre={-x:g},{-y:g},{z:g}" for x, y, z in centres]
     out = tmp_path / "p.json"
-    run = subprocess.run(
-        [
-            *osteo_cmd,
-            "calibrate",
-            "--phantom",
-            "qrm_bdc_3",
-            "--ct",
-            str(ct),
-            *ras,
-            "--radius-mm",
-            "2",
-            "--length-mm",
-            "6",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    run = calibrate(
+        osteo_cmd,
+        "--phantom",
+        "qrm_bdc_3",
+        "--ct",
+        str(ct),
+        *ras,
+        "--radius-mm",
+        "2",
+        "--length-mm",
+        "6",
+        "--out",
+        str(out),
     )
     assert run.returncode == 0, run.stderr
     profile = load_profile(out)
