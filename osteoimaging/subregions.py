@@ -131,13 +131,14 @@ def subregion_figure(
         for c in range(3):
             for a in range(3):
                 v = grid[c, a]
+                light = np.isfinite(v) and (v - vmin) > 0.6 * (vmax - vmin)
                 ax.text(
                     a,
                     c,
                     "–" if not np.isfinite(v) else f"{v:.3g}",
                     ha="center",
                     va="center",
-                    color="white",
+                    color="black" if light else "white",
                     fontsize=8,
                 )
         ax.set_xticks(range(3), ["ant", "mid", "post"])
