@@ -214,34 +214,58 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tissue, min_depth,
-           line_mode, o_l, o_r, o_w, o_loss, o_bmc):  # pragma: no cover - numba  # fmt: skip
-    """Sample and analyse every line of one orientation's lattice (parallel over planes)."""
+           line_mode, box_lo, box_hi, o_l, o_r, o_w, o_loss, o_bmc):  # fmt: skip
+    """Sample and analyse every line of one orientation's lattice (parallel over planes).
+
+    Each line is clipped to the box [box_lo, box_hi] (voxel coordinates x, y, z) around the
+    ROI; lines missing it are skipped and their outputs left unset: no ROI voxel reads them
+    (the box is grown by more than the distance from a voxel to its nearest line).
+    """
     nz, ny, nx = roi.shape
     for k2 in prange(nv2):
         vals = np.empty(nu)
         inside = np.zeros(nu, np.bool_)
         work = np.empty((6, nu))
+        base = np.empty(3)
         for k1 in range(nv1):
-            bx = origin[0] + k1 * dv1 * n1[0] + k2 * dv2 * n2[0]
-            by = origin[1] + k1 * dv1 * n1[1] + k2 * dv2 * n2[1]
-            bz = origin[2] + k1 * dv1 * n1[2] + k2 * dv2 * n2[2]
-            for k in range(nu):
-                x = bx + k * du * d[0]
-                y = by + k * du * d[1]
-                z = bz + k * du * d[2]
+            t_lo = -np.inf
+            t_hi = np.inf
+            for a in range(3):
+                base[a] = origin[a] + k1 * dv1 * n1[a] + k2 * dv2 * n2[a]
+                step = du * d[a]
+                if abs(step) > 1e-12:
+                    t1 = (box_lo[a] - base[a]) / step
+                    t2 = (box_hi[a] - base[a]) / step
+                    t_lo = max(t_lo, min(t1, t2))
+                    t_hi = min(t_hi, max(t1, t2))
+                elif base[a] < box_lo[a] or base[a] > box_hi[a]:
+                    t_hi = -np.inf
+            if t_lo > t_hi:
+                continue
+            k_lo = max(0, math.floor(t_lo) - 1)
+            k_hi = min(nu, math.ceil(t_hi) + 3)
+            for k in range(k_lo, k_hi):
+                o_l[k2, k1, k] = np.nan
+                o_r[k2, k1, k] = np.nan
+                o_w[k2, k1, k] = np.nan
+                o_loss[k2, k1, k] = np.nan
+                o_bmc[k2, k1, k] = np.nan
+                x = base[0] + k * du * d[0]
+                y = base[1] + k * du * d[1]
+                z = base[2] + k * du * d[2]
                 ix = math.floor(x + 0.5)
                 iy = math.floor(y + 0.5)
                 iz = math.floor(z + 0.5)
                 inside[k] = 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz and roi[iz, iy, ix]
                 if inside[k]:
                     vals[k] = _trilinear(bmd, x, y, z)
-            k = 0
-            while k < nu:
+            k = k_lo
+            while k < k_hi:
                 if not inside[k]:
                     k += 1
                     continue
                 s = k
-                while k < nu and inside[k]:
+                while k < k_hi and inside[k]:
                     k += 1
                 _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
                              o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
@@ -372,16 +396,20 @@ def _trace_and_gather(bmd, roi, coords, sums, origin, axes, shape, steps, params
     d, n1, n2 = axes
     du, dv1, dv2 = steps
     nv2, nv1, nu = shape
-    o_l = np.full(shape, np.nan)
-    o_r = np.full(shape, np.nan)
-    o_w = np.full(shape, np.nan, np.float32)
-    o_loss = np.full(shape, np.nan, np.float32)
-    o_bmc = np.full(shape, np.nan, np.float32)
+    # Filled (NaN, then void values) line by line inside the parallel kernel.
+    o_l = np.empty(shape)
+    o_r = np.empty(shape)
+    o_w = np.empty(shape, np.float32)
+    o_loss = np.empty(shape, np.float32)
+    o_bmc = np.empty(shape, np.float32)
     line_mode = params.aggregation == "line"
+    margin = 1.0 + max(dv1, dv2)  # > the distance from a voxel to its nearest line
+    box_lo = coords.min(axis=0) - margin
+    box_hi = coords.max(axis=0) + margin
     _trace(
         np.ascontiguousarray(bmd, dtype=np.float32), np.ascontiguousarray(roi, dtype=np.bool_),
         origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, params.sample_step_mm,
-        float(params.tissue_bmd), float(params.min_valley_depth), line_mode,
+        float(params.tissue_bmd), float(params.min_valley_depth), line_mode, box_lo, box_hi,
         o_l, o_r, o_w, o_loss, o_bmc,
     )  # fmt: skip
     _gather(
