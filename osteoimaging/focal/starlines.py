@@ -244,15 +244,17 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
                 continue
             k_lo = max(0, math.floor(t_lo) - 1)
             k_hi = min(nu, math.ceil(t_hi) + 3)
+            bx, by, bz = base[0], base[1], base[2]
+            sx, sy, sz = du * d[0], du * d[1], du * d[2]
             for k in range(k_lo, k_hi):
                 o_l[k2, k1, k] = np.nan
                 o_r[k2, k1, k] = np.nan
                 o_w[k2, k1, k] = np.nan
                 o_loss[k2, k1, k] = np.nan
                 o_bmc[k2, k1, k] = np.nan
-                x = base[0] + k * du * d[0]
-                y = base[1] + k * du * d[1]
-                z = base[2] + k * du * d[2]
+                x = bx + k * sx
+                y = by + k * sy
+                z = bz + k * sz
                 ix = math.floor(x + 0.5)
                 iy = math.floor(y + 0.5)
                 iz = math.floor(z + 0.5)
@@ -357,6 +359,7 @@ def trace_orientation(
     coords: np.ndarray | None = None,
     sums: StarLineSums | None = None,
     centre: np.ndarray | None = None,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> StarLineSums:
     """Add one orientation's values to ``sums`` (a new one if None) and return it.
 
@@ -374,6 +377,7 @@ def trace_orientation(
     dv1 = params.line_spacing_mm / params.spacing_mm
     dv2 = 1.0 if params.mode == "2d" else dv1
     centre = np.round(coords.mean(axis=0)) if centre is None else np.asarray(centre, float)
+    box = (coords.min(axis=0), coords.max(axis=0)) if box is None else box
     lo, hi = _extent(coords, centre, np.stack([d, n1, n2]))
     u0 = math.floor(lo[0] / du) - 1
     k1_0 = math.floor(lo[1] / dv1 + 0.5)
@@ -386,13 +390,14 @@ def trace_orientation(
     for j in range(params.line_phases):
         shifted = origin + (j / params.line_phases) * du * d
         _trace_and_gather(
-            bmd, roi, coords, sums, shifted, (d, n1, n2), shape, (du, dv1, dv2), params
+            bmd, roi, coords, box, sums, shifted, (d, n1, n2), shape, (du, dv1, dv2), params
         )
     return sums
 
 
-def _trace_and_gather(bmd, roi, coords, sums, origin, axes, shape, steps, params) -> None:
-    """Trace one lattice (origin, axes d/n1/n2, steps in voxels) and let voxels read it."""
+def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, params) -> None:
+    """Trace one lattice (origin, axes d/n1/n2, steps in voxels) and let voxels read it;
+    ``box`` = (min, max) of the ROI voxel coordinates."""
     d, n1, n2 = axes
     du, dv1, dv2 = steps
     nv2, nv1, nu = shape
@@ -404,8 +409,7 @@ def _trace_and_gather(bmd, roi, coords, sums, origin, axes, shape, steps, params
     o_bmc = np.empty(shape, np.float32)
     line_mode = params.aggregation == "line"
     margin = 1.0 + max(dv1, dv2)  # > the distance from a voxel to its nearest line
-    box_lo = coords.min(axis=0) - margin
-    box_hi = coords.max(axis=0) + margin
+    box_lo, box_hi = box[0] - margin, box[1] + margin
     _trace(
         np.ascontiguousarray(bmd, dtype=np.float32), np.ascontiguousarray(roi, dtype=np.bool_),
         origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, params.sample_step_mm,
@@ -428,11 +432,12 @@ def star_line_sums(
     coords = roi_coordinates(roi)
     sums = StarLineSums.zeros(len(coords))
     centre = np.round(coords.mean(axis=0))
+    box = (coords.min(axis=0), coords.max(axis=0))
     bmd = np.ascontiguousarray(bmd, dtype=np.float32)
     roi = np.ascontiguousarray(roi, dtype=np.bool_)
     dirs = directions(params)
     for i, d in enumerate(dirs):
         report(progress, i / len(dirs), f"star lines {i + 1}/{len(dirs)}")
-        trace_orientation(bmd, roi, d, params, coords, sums, centre)
+        trace_orientation(bmd, roi, d, params, coords, sums, centre, box)
     report(progress, 1.0, "star lines done")
     return sums
