@@ -1,0 +1,193 @@
+"""What the FocalOsteoDefect module's Logic does, on MRML nodes, testable headless.
+
+Steps: CT node → :class:`Volume`; the vertebral-body mask from a segment (or grown by
+GrowCut from a seed point and stored as an editable segment named after the level);
+the focal-defect measurement of the logic layer; its maps as styled overlay nodes
+named ``"<level> <map label>"``; one table row per level (and per sub-region).
+Measuring a level again updates its nodes and rows, so a radiologist can edit the
+segment in Segment Editor and "Recompute".
+
+The measurement and GrowCut functions are imported when called, so this module loads
+without the optional dependencies they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from osteoimaging.errors import InputError
+from osteoimaging.log import logger
+from osteoimaging.mrml import maps as map_nodes
+from osteoimaging.mrml.markups import seed_lps
+from osteoimaging.mrml.segmentations import (
+    find_segment,
+    mask_to_segment,
+    new_segmentation_node,
+    segment_to_mask,
+)
+from osteoimaging.mrml.tables import new_results_table, set_result_row
+from osteoimaging.mrml.volumes import node_to_volume
+from osteoimaging.progress import ProgressCallback, report, sub_progress
+from osteoimaging.volume import Volume
+
+LEVELS = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
+SEGMENTATION_NAME = "OsteoImaging vertebrae"
+TABLE_NAME = "OsteoImaging focal results"
+# Table columns (in this order) taken from FocalResult.values when present.
+TABLE_VALUES = (
+    "focal_bmc_loss_mm",
+    "focal_bmd_loss",
+    "intercept_width_mm",
+    "trabecular_bmd_mg_cm3",
+    "void_coverage",
+    "roi_volume_ml",
+    "roi_voxels",
+)
+
+
+@dataclass
+class FocalRun:
+    """The nodes one measurement produced or updated."""
+
+    level: str
+    segment_id: str | None
+    map_nodes: dict[str, Any] = field(default_factory=dict)
+    table_node: Any = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def grow_body_from_seed(ct: Volume, seed: np.ndarray, progress: ProgressCallback | None = None):
+    """The vertebral-body mask grown from an LPS seed point (GrowCut; issue 4's logic)."""
+    from osteoimaging.segmentation import grow_vertebral_body
+
+    return grow_vertebral_body(ct, seed, progress=progress)
+
+
+def measure(ct: Volume, mask: Volume, calibration, params, progress=None):
+    """The focal-defect measurement of the logic layer (issue 3)."""
+    from osteoimaging.focal import measure_focal
+
+    return measure_focal(ct, mask, calibration=calibration, params=params, progress=progress)
+
+
+def vertebrae_segmentation(scene, ct_node):
+    """The scene's OsteoImaging segmentation node on the CT grid (created once)."""
+    node = scene.GetFirstNodeByName(SEGMENTATION_NAME)
+    if node is None or not node.IsA("vtkMRMLSegmentationNode"):
+        node = new_segmentation_node(scene, SEGMENTATION_NAME, ct_node)
+    return node
+
+
+def body_mask(
+    ct_node,
+    level: str,
+    segmentation_node=None,
+    segment: str | None = None,
+    seed_node=None,
+    grow: Callable = grow_body_from_seed,
+    progress: ProgressCallback | None = None,
+) -> tuple[Volume, Any, str]:
+    """(mask on the CT grid, segmentation node, segment ID) for one level.
+
+    With a segmentation and segment: that segment. With a seed point: the body grown
+    from it, stored as (or replacing) the segment named ``level`` of the OsteoImaging
+    segmentation, so it can be edited and measured again.
+    """
+    if segmentation_node is not None and segment:
+        segment_id = find_segment(segmentation_node, segment)
+        return (
+            segment_to_mask(segmentation_node, segment_id, ct_node),
+            segmentation_node,
+            segment_id,
+        )
+    if seed_node is None:
+        raise InputError("choose a segmentation and segment, or click the vertebral body")
+    ct = node_to_volume(ct_node)
+    mask = grow(ct, seed_lps(seed_node), progress=progress)
+    segmentation_node = vertebrae_segmentation(ct_node.GetScene(), ct_node)
+    try:
+        existing = find_segment(segmentation_node, level)
+    except InputError:
+        existing = None
+    segment_id = mask_to_segment(mask, segmentation_node, level, segment_id=existing)
+    return segment_to_mask(segmentation_node, segment_id, ct_node), segmentation_node, segment_id
+
+
+def find_map_node(scene, level: str, key: str):
+    """The map node of ``level`` and map ``key`` made by an earlier run, or None."""
+    nodes = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    for i in range(nodes.GetNumberOfItems()):
+        node = nodes.GetItemAsObject(i)
+        if node.GetAttribute("OsteoImaging.map") == key and (
+            node.GetAttribute("OsteoImaging.level") == level
+        ):
+            return node
+    return None
+
+
+def results_table(scene):
+    """The scene's focal results table node (created once)."""
+    node = scene.GetFirstNodeByName(TABLE_NAME)
+    return node if node is not None else new_results_table(scene, TABLE_NAME)
+
+
+def _row(values: dict[str, Any]) -> dict[str, Any]:
+    row = {k: values[k] for k in TABLE_VALUES if k in values}
+    calibration = values.get("calibration")
+    if isinstance(calibration, dict):
+        row["calibration"] = calibration.get("source", "")
+    elif calibration is not None:
+        row["calibration"] = getattr(calibration, "source", str(calibration))
+    return row
+
+
+def store_result(scene, ct_node, level: str, result, segment_id: str | None = None) -> FocalRun:
+    """Put a FocalResult into the scene: styled map nodes, table rows; returns the nodes."""
+    run = FocalRun(level=level, segment_id=segment_id, values=dict(result.values))
+    for key, volume in result.maps.items():
+        node = find_map_node(scene, level, key)
+        name = f"{level} {map_nodes.style_for(key).label}"
+        node = map_nodes.map_to_node(volume, scene, key, name=name, node=node)
+        node.SetAttribute("OsteoImaging.level", level)
+        node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
+        run.map_nodes[key] = node
+    table = results_table(scene)
+    set_result_row(table, level, "body", _row(run.values))
+    for region, values in (run.values.get("regions") or {}).items():
+        set_result_row(table, level, str(region), _row(values))
+    run.table_node = table
+    return run
+
+
+def run_focal(
+    ct_node,
+    level: str,
+    segmentation_node=None,
+    segment: str | None = None,
+    seed_node=None,
+    calibration=None,
+    params=None,
+    progress: ProgressCallback | None = None,
+    grow: Callable = grow_body_from_seed,
+    measure_fn: Callable = measure,
+) -> FocalRun:
+    """Measure one vertebra: mask (segment or seed), measurement, maps and table row."""
+    if ct_node is None:
+        raise InputError("select the CT volume")
+    if level not in LEVELS:
+        raise InputError(f"vertebra level must be one of {', '.join(LEVELS)}, got {level!r}")
+    scene = ct_node.GetScene()
+    report(progress, 0.0, "vertebral body")
+    mask, _, segment_id = body_mask(
+        ct_node, level, segmentation_node, segment, seed_node, grow, sub_progress(progress, 0, 0.2)
+    )
+    ct = node_to_volume(ct_node)
+    logger.info("focal defect %s: %d mask voxels", level, int(mask.array.sum()))
+    result = measure_fn(ct, mask, calibration, params, sub_progress(progress, 0.2, 0.95))
+    run = store_result(scene, ct_node, level, result, segment_id)
+    report(progress, 1.0, "done")
+    return run
