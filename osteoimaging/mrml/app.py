@@ -13,6 +13,7 @@ Inside the Slicer application none of this is needed: use ``slicer.mrmlScene``.
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -70,6 +71,12 @@ def headless_slicer(
         atexit.register(shutil.rmtree, cache_dir, True)
     _data_io(scene, cache_dir)
     app_logic = slicer.vtkSlicerApplicationLogic()
+    # No Slicer installation tree: the colour logic finds no colour files there (the
+    # built-in colour tables are still created) and temporary files go to the cache.
+    app_logic.SetHomeDirectory(cache_dir)
+    app_logic.SetShareDirectory("share")
+    os.makedirs(os.path.join(cache_dir, "share", "ColorFiles"), exist_ok=True)
+    app_logic.SetTemporaryPath(cache_dir)
     app_logic.SetMRMLScene(scene)
     app_logic.GetColorLogic().SetMRMLScene(scene)
     app_logic.GetColorLogic().AddDefaultColorNodes()

@@ -8,6 +8,7 @@ so that segmentation converters and colour tables are known.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +22,18 @@ def _messages_text(messages) -> str:
     return "; ".join(messages.GetNthMessageText(i) for i in range(messages.GetNumberOfMessages()))
 
 
+@contextlib.contextmanager
+def _quiet_vtk():
+    import vtk
+
+    previous = vtk.vtkObject.GetGlobalWarningDisplay()
+    vtk.vtkObject.GlobalWarningDisplayOff()
+    try:
+        yield
+    finally:
+        vtk.vtkObject.SetGlobalWarningDisplay(previous)
+
+
 def save_bundle(scene, path: str | Path) -> Path:
     """Write ``scene`` as a .mrb bundle, atomically."""
     path = Path(path)
@@ -32,7 +45,9 @@ def save_bundle(scene, path: str | Path) -> Path:
     # name in a private folder, then rename into place.
     with tempfile.TemporaryDirectory(prefix=".osteo-mrb-", dir=path.parent) as folder:
         tmp = Path(folder) / path.name
-        if not scene.WriteToMRB(str(tmp), None, messages) or not tmp.is_file():
+        with _quiet_vtk():  # the zip writer logs every file it adds
+            written = scene.WriteToMRB(str(tmp), None, messages)
+        if not written or not tmp.is_file():
             raise InputError(f"could not save the scene: {_messages_text(messages)}", path)
         os.replace(tmp, path)
     return path

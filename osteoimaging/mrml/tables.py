@@ -8,13 +8,14 @@ double columns (Slicer's table view sorts them numerically), text as string colu
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import slicer
 import vtk
 
-from osteoimaging.atomic import atomic_path
 from osteoimaging.errors import InputError
 
 KEY_COLUMNS = ("level", "region")
@@ -104,15 +105,20 @@ def table_rows(table_node) -> list[dict[str, Any]]:
 
 
 def save_table(table_node, path: str | Path) -> Path:
-    """Write the table as CSV (``.csv``) or TSV (``.tsv``/``.txt``), atomically."""
+    """Write the table as CSV (``.csv``) or TSV (``.tsv``/``.txt``), atomically.
+
+    Slicer's table storage also writes the column types beside it (``<name>.schema.csv``),
+    so that Slicer reads the numbers back as numbers.
+    """
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
         raise InputError("table file must end in .csv or .tsv", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     storage = slicer.vtkMRMLTableStorageNode()
-    storage.SetAutoFindSchema(False)
-    storage.SetSchemaFileName("")
-    with atomic_path(path) as tmp:
-        storage.SetFileName(str(tmp))
+    with tempfile.TemporaryDirectory(prefix=".osteo-table-", dir=path.parent) as folder:
+        storage.SetFileName(str(Path(folder) / path.name))
         if not storage.WriteData(table_node):
             raise InputError("could not write the table", path)
+        for written in sorted(Path(folder).iterdir(), key=lambda p: p.name != path.name):
+            os.replace(written, path.parent / written.name)
     return path

@@ -83,3 +83,10 @@ def write_png(rgba: np.ndarray, path: str) -> None:
     writer.SetFileName(str(path))
     writer.SetInputData(image)
     writer.Write()
+
+
+def pixel_to_ras(slice_node, row: int, column: int) -> np.ndarray:
+    """RAS point at the centre of pixel (row, column) of :func:`render_slice`'s image."""
+    height = slice_node.GetDimensions()[1]
+    xy = (float(column), float(height - 1 - row), 0.0, 1.0)
+    return np.array(slice_node.GetXYToRAS().MultiplyPoint(xy)[:3])
