@@ -1,0 +1,148 @@
+"""The FocalOsteoDefect module's workflow on a real MRML scene.
+
+GrowCut and the measurement are passed in as plain functions here (they are the logic
+layer's, tested in their own files); this tests what the bridge does with them: seeds,
+segments, map nodes, table rows, re-measuring, cancelling.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from mrml_harness import linear_field, oblique_direction
+
+from osteoimaging.errors import CancelledError, InputError
+from osteoimaging.volume import Volume
+
+
+def _ct():
+    grid = Volume(
+        np.zeros((16, 20, 24), np.float32), (0.5, 0.5, 0.8), (0, 0, 0), oblique_direction()
+    )
+    return linear_field(grid)
+
+
+def _box(ct, lo, hi):
+    mask = ct.with_array(np.zeros(ct.shape, bool))
+    mask.array[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))] = True
+    return mask
+
+
+def _measure(ct, mask, calibration, params, progress=None):
+    """A stand-in measurement with known outputs: BMD map = CT inside the mask."""
+    if progress is not None and progress(0.5, "half") is False:
+        raise CancelledError("cancelled by the user")
+    bmd = np.where(mask.array, ct.array, np.nan).astype(np.float32)
+    return SimpleNamespace(
+        values={"roi_voxels": int(mask.array.sum()), "calibration": {"source": "manual"}},
+        maps={"bmd": ct.with_array(bmd)},
+        roi=mask,
+    )
+
+
+def test_seed_then_segment_then_recompute(slicer_app):
+    from osteoimaging.mrml.focal_workflow import SEGMENTATION_NAME, run_focal
+    from osteoimaging.mrml.markups import add_seed
+    from osteoimaging.mrml.segmentations import (
+        mask_to_segment,
+        new_segmentation_node,
+        segment_to_mask,
+    )
+    from osteoimaging.mrml.tables import table_rows
+    from osteoimaging.mrml.volumes import node_to_volume, volume_to_node
+
+    scene = slicer_app.scene
+    ct = _ct()
+    ct_node = volume_to_node(ct, scene, "CT")
+    seed_ijk = np.array([12, 10, 8])
+    seed_lps = ct.index_to_physical(seed_ijk)
+    grown = _box(ct, (4, 6, 8), (12, 14, 16))
+    seen = {}
+
+    def grow(volume, seed, progress=None):
+        seen["seed"] = seed
+        return grown
+
+    # L1 from a seed: the grown body becomes an editable segment named L1.
+    run = run_focal(
+        ct_node,
+        "L1",
+        seed_node=add_seed(scene, seed_lps * [-1, -1, 1]),
+        grow=grow,
+        measure_fn=_measure,
+    )
+    np.testing.assert_allclose(seen["seed"], seed_lps, atol=1e-9)
+    vertebrae = scene.GetFirstNodeByName(SEGMENTATION_NAME)
+    np.testing.assert_array_equal(
+        segment_to_mask(vertebrae, run.segment_id, ct_node).array, grown.array
+    )
+    bmd_node = run.map_nodes["bmd"]
+    assert bmd_node.GetName() == "L1 BMD"
+    back = node_to_volume(bmd_node)
+    np.testing.assert_array_equal(back.array, np.where(grown.array, ct.array, np.nan))
+    assert back.same_geometry(ct, tol=1e-9)
+
+    # L2 from the user's own segmentation.
+    user = new_segmentation_node(scene, "user", ct_node)
+    l2 = _box(ct, (2, 2, 2), (6, 9, 11))
+    mask_to_segment(l2, user, "L2")
+    run_focal(ct_node, "L2", segmentation_node=user, segment="L2", measure_fn=_measure)
+    rows = table_rows(run.table_node)
+    assert [(r["level"], r["roi_voxels"], r["calibration"]) for r in rows] == [
+        ("L1", grown.array.sum(), "manual"),
+        ("L2", l2.array.sum(), "manual"),
+    ]
+
+    # Edit L1's segment (as in Segment Editor), then Recompute: same row, same map node.
+    edited = _box(ct, (5, 6, 8), (12, 14, 16))
+    mask_to_segment(edited, vertebrae, "L1", segment_id=run.segment_id)
+    again = run_focal(ct_node, "L1", segmentation_node=vertebrae, segment="L1", measure_fn=_measure)
+    assert again.map_nodes["bmd"].GetID() == bmd_node.GetID()
+    rows = table_rows(run.table_node)
+    assert [(r["level"], r["roi_voxels"]) for r in rows] == [
+        ("L1", edited.array.sum()),
+        ("L2", l2.array.sum()),
+    ]
+    assert scene.GetNodesByClass("vtkMRMLTableNode").GetNumberOfItems() == 1
+
+
+def test_progress_and_cancel(slicer_app):
+    from osteoimaging.mrml.focal_workflow import run_focal
+    from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
+    from osteoimaging.mrml.volumes import volume_to_node
+
+    ct = _ct()
+    ct_node = volume_to_node(ct, slicer_app.scene, "CT")
+    seg = new_segmentation_node(slicer_app.scene, "user", ct_node)
+    mask_to_segment(_box(ct, (2, 2, 2), (6, 9, 11)), seg, "L3")
+    fractions = []
+    run_focal(
+        ct_node,
+        "L3",
+        seg,
+        "L3",
+        measure_fn=_measure,
+        progress=lambda f, m: fractions.append(f),
+    )
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions == sorted(fractions) and 0.2 < fractions[1] < 0.95
+    with pytest.raises(CancelledError):
+        run_focal(ct_node, "L4", seg, "L3", measure_fn=_measure, progress=lambda f, m: f < 0.3)
+    nodes = slicer_app.scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    names = {nodes.GetItemAsObject(i).GetName() for i in range(nodes.GetNumberOfItems())}
+    assert "L4 BMD" not in names
+
+
+def test_bad_inputs(slicer_app):
+    from osteoimaging.mrml.focal_workflow import run_focal
+    from osteoimaging.mrml.volumes import volume_to_node
+
+    ct_node = volume_to_node(_ct(), slicer_app.scene, "CT")
+    with pytest.raises(InputError, match="vertebra level must be one of"):
+        run_focal(ct_node, "S1", measure_fn=_measure)
+    with pytest.raises(InputError, match="click the vertebral body"):
+        run_focal(ct_node, "L1", measure_fn=_measure)
+    with pytest.raises(InputError, match="select the CT volume"):
+        run_focal(None, "L1", measure_fn=_measure)

@@ -1,0 +1,94 @@
+"""The RadiomicsMRI module's workflow on a real MRML scene (extraction passed in as a function)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mrml_harness import oblique_direction
+
+from osteoimaging.errors import InputError
+from osteoimaging.volume import Volume
+
+pd = pytest.importorskip("pandas")
+
+
+def _scene(app):
+    from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
+    from osteoimaging.mrml.volumes import volume_to_node
+
+    rng = np.random.default_rng(2)
+    t1 = Volume(
+        rng.random((20, 12, 10)).astype(np.float32), (0.8, 0.8, 4.0), (1, 2, 3), oblique_direction()
+    )
+    t2 = t1.with_array(rng.random(t1.shape).astype(np.float32))
+    seg = new_segmentation_node(app.scene, "vertebrae", None)
+    boxes = {}
+    for n, level in enumerate(("L4", "L2", "L1", "L3")):  # drawn out of order
+        mask = t1.with_array(np.zeros(t1.shape, bool))
+        z = {"L1": 1, "L2": 5, "L3": 9, "L4": 13}[level]
+        mask.array[z : z + 3, 3 + n % 2 : 9, 2:8] = True
+        mask_to_segment(mask, seg, level)
+        boxes[level] = mask
+    return volume_to_node(t1, app.scene, "T1"), volume_to_node(t2, app.scene, "T2"), seg, t1, boxes
+
+
+def _extract(t1, t2, labels, label_values, preset):
+    """Known features: voxel count and mean T1 per level."""
+    rows = {
+        level: {
+            "voxels": float((labels.array == v).sum()),
+            "t1_mean": float(t1.array[labels.array == v].mean()),
+            "preset": preset,
+        }
+        for level, v in label_values.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def test_label_map_and_features_table(slicer_app):
+    from osteoimaging.mrml.radiomics_workflow import label_map, run_extraction, run_model
+    from osteoimaging.mrml.tables import table_rows
+
+    t1_node, t2_node, seg, t1, boxes = _scene(slicer_app)
+    labels, values = label_map(seg, t1_node)
+    assert values == {"L1": 1, "L2": 2, "L3": 3, "L4": 4}
+    for level, value in values.items():
+        np.testing.assert_array_equal(labels.array == value, boxes[level].array)
+
+    table = run_extraction(
+        t1_node, t2_node, seg, "reference", second_rater_node=seg, extract=_extract
+    )
+    rows = table_rows(table)
+    assert [(r["level"], r["region"]) for r in rows] == [
+        (lv, rater) for rater in ("rater 1", "rater 2") for lv in ("L1", "L2", "L3", "L4")
+    ]
+    assert rows[2]["voxels"] == boxes["L3"].array.sum()
+    assert rows[2]["t1_mean"] == pytest.approx(t1.array[boxes["L3"].array].mean())
+    assert rows[0]["preset"] == "reference"
+
+    def apply(model, features):
+        assert list(features.index) == ["L1", "L2", "L3", "L4"]
+        score = features["t1_mean"].mean() * model["scale"]
+        return pd.DataFrame(
+            {"radscore": [score], "call": ["abnormal" if score > 0 else "normal"]},
+            index=["patient"],
+        )
+
+    scores = run_model(table, {"scale": 2.0}, apply=apply)
+    [row] = table_rows(scores)
+    expected = 2.0 * np.mean([t1.array[boxes[lv].array].mean() for lv in ("L1", "L2", "L3", "L4")])
+    assert row["radscore"] == pytest.approx(expected) and row["call"] == "abnormal"
+
+
+def test_overlap_and_missing_inputs(slicer_app):
+    from osteoimaging.mrml.radiomics_workflow import label_map, run_extraction
+    from osteoimaging.mrml.segmentations import mask_to_segment
+
+    t1_node, _, seg, _, boxes = _scene(slicer_app)
+    mask_to_segment(boxes["L1"], seg, "L1 copy")
+    with pytest.raises(InputError, match="vertebrae: segment L1 overlaps another level"):
+        label_map(seg, t1_node, levels=("L1 copy", "L2", "L1"))
+    with pytest.raises(InputError, match="no segment named 'L5'"):
+        label_map(seg, t1_node, levels=("L5",))
+    with pytest.raises(InputError, match="select the T1WI"):
+        run_extraction(t1_node, None, seg, "reference", extract=_extract)
