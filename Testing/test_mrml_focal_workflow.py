@@ -30,7 +30,7 @@ def _box(ct, lo, hi):
     return mask
 
 
-def _measure(ct, mask, calibration, params, progress=None):
+def _measure(ct, mask, calibration, params, progress=None, align=False):
     """A stand-in measurement with known outputs: BMD map = CT inside the mask."""
     if progress is not None and progress(0.5, "half") is False:
         raise CancelledError("cancelled by the user")

@@ -22,7 +22,7 @@ import numpy as np
 from osteoimaging.errors import InputError
 from osteoimaging.log import logger
 from osteoimaging.mrml import maps as map_nodes
-from osteoimaging.mrml.markups import seed_lps
+from osteoimaging.mrml.markups import control_points_lps, seed_lps
 from osteoimaging.mrml.segmentations import (
     find_segment,
     mask_to_segment,
@@ -67,11 +67,44 @@ def grow_body_from_seed(ct: Volume, seed: np.ndarray, progress: ProgressCallback
     return grow_vertebral_body(ct, seed, progress=progress)
 
 
-def measure(ct: Volume, mask: Volume, calibration, params, progress=None):
-    """The focal-defect measurement of the logic layer (issue 3)."""
+def alignment_direction(ct: Volume, mask: Volume) -> np.ndarray:
+    """The vertebral body's own axes (3×3 LPS columns) for the measurement grid (issue 4)."""
+    from osteoimaging.segmentation import body_axes
+
+    return body_axes(mask)
+
+
+def measure(ct: Volume, mask: Volume, calibration, params, progress=None, align: bool = False):
+    """The focal-defect measurement of the logic layer (issue 3), optionally body-aligned."""
     from osteoimaging.focal import measure_focal
 
-    return measure_focal(ct, mask, calibration=calibration, params=params, progress=progress)
+    direction = alignment_direction(ct, mask) if align else None
+    return measure_focal(
+        ct,
+        mask,
+        calibration=calibration,
+        params=params,
+        grid_direction=direction,
+        progress=progress,
+    )
+
+
+def phantom_calibration(ct_node, inserts_node):
+    """Calibration from phantom inserts marked in this scan (issue 4's fit).
+
+    Each control point of ``inserts_node`` sits in one insert; its label is the insert's
+    nominal density in mg/cm³ HA.
+    """
+    from osteoimaging.calibration.phantom import fit_inserts
+
+    points, labels = control_points_lps(inserts_node)
+    try:
+        densities = [float(label) for label in labels]
+    except ValueError as error:
+        raise InputError(
+            "name each insert point by its density in mg/cm³ (e.g. 100)", inserts_node.GetName()
+        ) from error
+    return fit_inserts(node_to_volume(ct_node), points, densities)
 
 
 def vertebrae_segmentation(scene, ct_node):
@@ -172,6 +205,7 @@ def run_focal(
     calibration=None,
     params=None,
     progress: ProgressCallback | None = None,
+    align: bool = False,
     grow: Callable = grow_body_from_seed,
     measure_fn: Callable = measure,
 ) -> FocalRun:
@@ -187,7 +221,9 @@ def run_focal(
     )
     ct = node_to_volume(ct_node)
     logger.info("focal defect %s: %d mask voxels", level, int(mask.array.sum()))
-    result = measure_fn(ct, mask, calibration, params, sub_progress(progress, 0.2, 0.95))
+    result = measure_fn(
+        ct, mask, calibration, params, sub_progress(progress, 0.2, 0.95), align=align
+    )
     run = store_result(scene, ct_node, level, result, segment_id)
     report(progress, 1.0, "done")
     return run

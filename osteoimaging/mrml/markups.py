@@ -24,6 +24,16 @@ def seed_lps(markups_node, index: int = 0) -> np.ndarray:
     return ras_to_lps(seed_ras(markups_node, index))
 
 
+def control_points_lps(markups_node) -> tuple[np.ndarray, list[str]]:
+    """All control points as LPS (n, 3) and their labels; InputError when there are none."""
+    count = markups_node.GetNumberOfControlPoints() if markups_node is not None else 0
+    if count == 0:
+        name = markups_node.GetName() if markups_node is not None else None
+        raise InputError("no points placed", name)
+    points = np.array([seed_lps(markups_node, i) for i in range(count)])
+    return points, [markups_node.GetNthControlPointLabel(i) for i in range(count)]
+
+
 def seed_index(volume: Volume, ras: np.ndarray) -> tuple[int, int, int]:
     """The (k, j, i) array index of the voxel containing RAS point ``ras``.
 

@@ -24,6 +24,7 @@ from osteoimaging.volume import Volume
 
 LEVELS = ("L1", "L2", "L3", "L4")
 FEATURES_TABLE = "OsteoImaging radiomics features"
+SCORES_TABLE = "OsteoImaging radscore"
 
 
 def label_map(segmentation_node, reference_node, levels=LEVELS) -> tuple[Volume, dict[str, int]]:
@@ -114,9 +115,7 @@ def table_to_frame(table_node, rater: str = "rater 1"):
     return frame
 
 
-def run_model(
-    features_node, model, apply: Callable = default_apply, name: str = "OsteoImaging radscore"
-):
+def run_model(features_node, model, apply: Callable = default_apply, name: str = SCORES_TABLE):
     """Apply a radiomics model to rater 1's features; store radscore and call in a table node.
 
     ``apply(model, features)`` returns a DataFrame with ``radscore`` and ``call`` columns
