@@ -97,3 +97,19 @@ def test_markups_seed_in_ras_and_voxel(slicer_app):
     empty = slicer_app.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "none")
     with pytest.raises(InputError, match="place a point"):
         seed_ras(empty)
+
+
+def test_phantom_insert_points_and_labels(slicer_app):
+    from osteoimaging.mrml.markups import control_points_lps
+
+    node = slicer_app.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "inserts")
+    for ras, label in (((1.0, 2.0, 3.0), "0"), ((-4.0, 5.0, -6.0), "150")):
+        index = node.AddControlPointWorld(*ras)
+        node.SetNthControlPointLabel(index, label)
+    points, labels = control_points_lps(node)
+    np.testing.assert_allclose(points, [[-1.0, -2.0, 3.0], [4.0, -5.0, -6.0]])
+    assert labels == ["0", "150"]
+    with pytest.raises(InputError, match="empty: no points placed"):
+        control_points_lps(
+            slicer_app.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "empty")
+        )
