@@ -216,3 +216,33 @@ def test_logic_layer_imports_slicer_only_in_the_bridge():
                 assert not forbidden_everywhere.match(name), f"{relative} uses {name}"
                 if not relative.startswith("osteoimaging/mrml/"):
                     assert not slicer_like.match(name), f"{relative} imports {name}"
+
+
+def test_extensions_index_entry_matches_cmake():
+    """Resources/OsteoImaging.json is an ExtensionsIndex catalog entry consistent with CMake."""
+    import json
+
+    entry = json.loads((ROOT / "Resources" / "OsteoImaging.json").read_text())
+    assert entry["$schema"].endswith("slicer-extension-catalog-entry-schema-v1.0.1.json#")
+    assert set(entry) == {
+        "$schema",
+        "build_dependencies",
+        "build_subdirectory",
+        "category",
+        "scm_revision",
+        "scm_url",
+        "tier",
+    }
+    cmake = (ROOT / "CMakeLists.txt").read_text()
+    assert re.search(r"^project\(OsteoImaging\)$", cmake, re.M)
+    category = re.search(r'set\(EXTENSION_CATEGORY "([^"]+)"\)', cmake).group(1)
+    assert entry["category"] == category == "Quantification"
+    assert entry["scm_url"].endswith(".git") and entry["build_dependencies"] == []
+    for variable in ("HOMEPAGE", "CONTRIBUTORS", "DESCRIPTION", "ICONURL", "SCREENSHOTURLS"):
+        assert re.search(rf'set\(EXTENSION_{variable} "[^"]+"\)', cmake), variable
+    assert re.search(r'set\(EXTENSION_DEPENDS "NA"\)', cmake)
+    icon = ROOT / "Resources" / "Icons" / "OsteoImaging.png"
+    assert icon.read_bytes()[16:24] == (128).to_bytes(4, "big") * 2  # PNG IHDR 128×128
+    assert "Resources/Icons/OsteoImaging.png" in cmake
+    assert "Resources/Screenshots/focal_overlay.png" in cmake
+    assert (ROOT / "Resources" / "Screenshots" / "focal_overlay.png").is_file()
