@@ -7,7 +7,10 @@ No DICOM patient field (name, ID, birth date) is read into metadata or logged.
 
 from __future__ import annotations
 
+import gzip
 import math
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +43,55 @@ def _suffix(path: Path) -> str:
 def _first_line(exc: BaseException) -> str:
     """The informative part of an ITK exception (ITK messages span many lines)."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    # ITK's MetaImage reader reports a short data file as errno "No such file or directory".
+    lines = [ln for ln in lines if "No such file or directory" not in ln] or ["unreadable"]
     for ln in lines:
         low = ln.lower()
         if "description:" in low:
             return ln.split(":", 1)[1].strip() or ln
     return lines[-1] if lines else type(exc).__name__
+
+
+def _nifti_expected_bytes(header: bytes) -> int | None:
+    """Header size + voxel data size from a NIfTI-1/2 header, or None if not NIfTI."""
+    for endian in "<>":
+        if len(header) >= 348 and struct.unpack(endian + "i", header[:4])[0] == 348:
+            dims = struct.unpack(endian + "8h", header[40:56])
+            bitpix = struct.unpack(endian + "h", header[72:74])[0]
+            offset = int(struct.unpack(endian + "f", header[108:112])[0])
+            break
+        if len(header) >= 540 and struct.unpack(endian + "i", header[:4])[0] == 540:
+            dims = struct.unpack(endian + "8q", header[16:80])
+            bitpix = struct.unpack(endian + "h", header[14:16])[0]
+            offset = struct.unpack(endian + "q", header[168:176])[0]
+            break
+    else:
+        return None
+    ndim = max(1, min(int(dims[0]), 7))
+    n = math.prod(max(1, int(d)) for d in dims[1 : ndim + 1])
+    return max(offset, 348) + n * max(bitpix, 8) // 8
+
+
+def _check_nifti_complete(path: Path) -> None:
+    """ITK reads a truncated NIfTI without complaint; compare the data size with the header."""
+    try:
+        if _suffix(path) == ".nii.gz":
+            size, header = 0, b""
+            with gzip.open(path, "rb") as fh:
+                while chunk := fh.read(1 << 22):
+                    if len(header) < 540:
+                        header += chunk[:540]
+                    size += len(chunk)
+        else:
+            size = path.stat().st_size
+            with path.open("rb") as fh:
+                header = fh.read(540)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise InputError(f"file truncated or corrupted ({exc})", path) from exc
+    expected = _nifti_expected_bytes(header)
+    if expected is not None and size < expected:
+        raise InputError(f"file truncated: {size} bytes of data, the header needs {expected}",
+                         path)
 
 
 def list_dicom_series(folder: str | Path) -> list[dict]:
@@ -130,6 +177,8 @@ def read_image(path: str | Path, *, series_uid: str | None = None) -> Volume:
                 + ")",
                 path,
             )
+        if suffix in (".nii", ".nii.gz"):
+            _check_nifti_complete(path)
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))
         try:
