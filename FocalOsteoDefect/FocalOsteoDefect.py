@@ -6,6 +6,7 @@ converts them and calls the headless logic layer (Li et al., JOR Spine 2022;5:e1
 """
 
 import enum
+from pathlib import Path
 from typing import Annotated
 
 import slicer
@@ -51,12 +52,14 @@ class FocalOsteoDefect(ScriptedLoadableModule):
 
 class CalibrationSource(enum.Enum):
     NONE = "none"
+    PROFILE = "profile"
     MANUAL = "manual"
     PHANTOM = "phantom"
 
     def label(self):
         return {
             "none": "None (values in HU)",
+            "profile": "Calibration profile (file)",
             "manual": "Manual slope / intercept",
             "phantom": "Phantom in this scan",
         }[self.value]
@@ -74,6 +77,7 @@ class FocalOsteoDefectParameterNode:
     segmentName: str = ""
     level: Annotated[str, Choice(list(workflow.LEVELS))] = "L1"
     calibration: CalibrationSource = CalibrationSource.NONE
+    calibrationProfileFile: Path
     calibrationSlope: Annotated[float, WithinRange(0.001, 10.0)] = 1.0
     calibrationIntercept: Annotated[float, WithinRange(-1000.0, 1000.0)] = 0.0
     phantomInserts: vtkMRMLMarkupsFiducialNode
@@ -156,6 +160,7 @@ class FocalOsteoDefectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.applyButton.enabled = hasInput
         self.ui.recomputeButton.enabled = bool(p.inputVolume) and self.logic.hasSegment(p.level)
         self.ui.manualCalibrationWidget.visible = p.calibration == CalibrationSource.MANUAL
+        self.ui.profilePathLineEdit.enabled = p.calibration == CalibrationSource.PROFILE
         self.ui.phantomInsertsSelector.enabled = p.calibration == CalibrationSource.PHANTOM
         self.logic.showMap(p.inputVolume, p.level, p.displayedMap.value, p.overlayOpacity)
         self.ui.resultsTableView.setMRMLTableNode(self.logic.resultsTable())
@@ -221,6 +226,8 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
             return LinearCalibration.manual(p.calibrationSlope, p.calibrationIntercept)
         if p.calibration == CalibrationSource.PHANTOM:
             return workflow.phantom_calibration(p.inputVolume, p.phantomInserts)
+        if p.calibration == CalibrationSource.PROFILE:
+            return workflow.profile_calibration(p.calibrationProfileFile)
         return LinearCalibration.identity()
 
     def focalParameters(self, p):
@@ -305,8 +312,13 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
         from osteoimaging.phantoms import FocalDefect, VertebraSpec, vertebra_ct
 
         self.delayDisplay("Synthetic vertebra with a focal defect")
-        spec = VertebraSpec(height_mm=10, posterior_elements=False, hires_mm=0.15)
-        spec.defects = [FocalDefect((0.0, 0.0, 0.0), (5.0, 5.0, 3.0))]
+        spec = VertebraSpec(
+            width_mm=36,
+            depth_mm=28,
+            height_mm=18,
+            posterior_elements=False,
+            defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
+        )
         ct, mask, _ = vertebra_ct(spec)
         ctNode = volume_to_node(ct, slicer.mrmlScene, "Phantom CT")
         segmentation = new_segmentation_node(slicer.mrmlScene, "Phantom segments", ctNode)

@@ -32,7 +32,7 @@ REQUIREMENTS = {
     "pandas": "pandas>=2.0",
     "yaml": "PyYAML>=6.0",
 }
-PRESETS = ["reference", "parameter file"]
+PRESETS = ["reference-9", "full", "parameter file"]
 
 
 class RadiomicsMRI(ScriptedLoadableModule):
@@ -64,7 +64,7 @@ class RadiomicsMRIParameterNode:
     t2Volume: vtkMRMLScalarVolumeNode
     segmentation: vtkMRMLSegmentationNode
     secondRaterSegmentation: vtkMRMLSegmentationNode
-    preset: Annotated[str, Choice(PRESETS)] = "reference"
+    preset: Annotated[str, Choice(PRESETS)] = "reference-9"
     parameterFile: Path
     modelSource: ModelSource = ModelSource.REFERENCE
     modelFile: Path
@@ -180,11 +180,11 @@ class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
         return p.preset
 
     def model(self, p):
-        from osteoimaging.radiomics import load_model, reference_model
+        from osteoimaging.radiomics import load_model, published_model
 
         if p.modelSource == ModelSource.FILE:
             return load_model(p.modelFile)
-        return reference_model()
+        return published_model()
 
     def extract(self, p, progress=None):
         return workflow.run_extraction(

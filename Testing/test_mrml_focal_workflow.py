@@ -72,6 +72,7 @@ def test_seed_then_segment_then_recompute(slicer_app):
         seed_node=add_seed(scene, seed_lps * [-1, -1, 1]),
         grow=grow,
         measure_fn=_measure,
+        regions=False,
     )
     np.testing.assert_allclose(seen["seed"], seed_lps, atol=1e-9)
     vertebrae = scene.GetFirstNodeByName(SEGMENTATION_NAME)
@@ -88,7 +89,9 @@ def test_seed_then_segment_then_recompute(slicer_app):
     user = new_segmentation_node(scene, "user", ct_node)
     l2 = _box(ct, (2, 2, 2), (6, 9, 11))
     mask_to_segment(l2, user, "L2")
-    run_focal(ct_node, "L2", segmentation_node=user, segment="L2", measure_fn=_measure)
+    run_focal(
+        ct_node, "L2", segmentation_node=user, segment="L2", measure_fn=_measure, regions=False
+    )
     rows = table_rows(run.table_node)
     assert [(r["level"], r["roi_voxels"], r["calibration"]) for r in rows] == [
         ("L1", grown.array.sum(), "manual"),
@@ -98,7 +101,9 @@ def test_seed_then_segment_then_recompute(slicer_app):
     # Edit L1's segment (as in Segment Editor), then Recompute: same row, same map node.
     edited = _box(ct, (5, 6, 8), (12, 14, 16))
     mask_to_segment(edited, vertebrae, "L1", segment_id=run.segment_id)
-    again = run_focal(ct_node, "L1", segmentation_node=vertebrae, segment="L1", measure_fn=_measure)
+    again = run_focal(
+        ct_node, "L1", segmentation_node=vertebrae, segment="L1", measure_fn=_measure, regions=False
+    )
     assert again.map_nodes["bmd"].GetID() == bmd_node.GetID()
     rows = table_rows(run.table_node)
     assert [(r["level"], r["roi_voxels"]) for r in rows] == [
@@ -124,6 +129,7 @@ def test_progress_and_cancel(slicer_app):
         seg,
         "L3",
         measure_fn=_measure,
+        regions=False,
         progress=lambda f, m: fractions.append(f),
     )
     assert fractions[0] == 0.0 and fractions[-1] == 1.0
@@ -141,8 +147,8 @@ def test_bad_inputs(slicer_app):
 
     ct_node = volume_to_node(_ct(), slicer_app.scene, "CT")
     with pytest.raises(InputError, match="vertebra level must be one of"):
-        run_focal(ct_node, "S1", measure_fn=_measure)
+        run_focal(ct_node, "S1", measure_fn=_measure, regions=False)
     with pytest.raises(InputError, match="click the vertebral body"):
-        run_focal(ct_node, "L1", measure_fn=_measure)
+        run_focal(ct_node, "L1", measure_fn=_measure, regions=False)
     with pytest.raises(InputError, match="select the CT volume"):
-        run_focal(None, "L1", measure_fn=_measure)
+        run_focal(None, "L1", measure_fn=_measure, regions=False)

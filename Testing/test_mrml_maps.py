@@ -8,8 +8,8 @@ from mrml_harness import field_value, linear_field, node_value_at_ras, oblique_d
 
 from osteoimaging.volume import Volume
 
-COEFFS = (0.8, -1.2, 0.5)
-OFFSET = 150.0
+COEFFS = (0.02, -0.03, 0.01)  # values 2.5 ± 0.7 over the grids: inside the maps' scales
+OFFSET = 2.5
 
 
 def _ct_and_map():
@@ -43,7 +43,7 @@ def test_map_overlays_ct_exactly_in_ras(slicer_app):
 
     ct, loss, lps = _ct_and_map()
     ct_node = volume_to_node(ct, slicer_app.scene, "ct")
-    map_node = map_to_node(loss, slicer_app.scene, "focal_bmd_loss")
+    map_node = map_to_node(loss, slicer_app.scene, "focal_bmc_loss")
     ras = lps * [-1, -1, 1]
     expected = field_value(lps, COEFFS, OFFSET)
     assert node_value_at_ras(ct_node, ras) == pytest.approx(expected, abs=1e-3)
@@ -79,6 +79,11 @@ def test_display_settings(slicer_app):
         assert legend.GetTitleText() == f"{style.label} ({style.units})"
         assert legend.GetLabelFormat() == style.label_format
         assert not legend.GetVisibility()
+    uncalibrated = map_to_node(
+        loss.with_array(loss.array, units="HU (uncalibrated)"), slicer_app.scene, "bmd", "HU map"
+    )
+    assert legend_node(uncalibrated).GetTitleText() == "BMD (HU, uncalibrated)"
+    assert uncalibrated.GetVoxelValueUnits().GetCodeValue() == "[hnsf'U]"
     show_map(slicer_app.scene, ct_node, nodes["intercept_width"], opacity=0.4)
     for name in ("Red", "Yellow", "Green"):
         composite = slicer_app.slice_logics[name].GetSliceCompositeNode()
@@ -103,13 +108,13 @@ def test_rendered_overlay_colour_nan_and_threshold_transparency(slicer_app):
     ct, loss, lps = _ct_and_map()
     ct_node = volume_to_node(ct, slicer_app.scene, "ct")
     ct_node.GetDisplayNode().SetAutoWindowLevel(False)
-    ct_node.GetDisplayNode().SetWindowLevelMinMax(100.0, 200.0)
-    map_node = map_to_node(loss, slicer_app.scene, "focal_bmd_loss")
+    ct_node.GetDisplayNode().SetWindowLevelMinMax(1.5, 3.5)
+    map_node = map_to_node(loss, slicer_app.scene, "focal_bmc_loss")
     ras = lps * [-1, -1, 1]
     with_map = _render(slicer_app, ct_node, map_node, ras)
     ct_only = _render(slicer_app, ct_node, None, ras)
     centre = with_map[20, 20, :3].astype(float)
-    style = MAP_STYLES["focal_bmd_loss"]
+    style = MAP_STYLES["focal_bmc_loss"]
     t = (field_value(lps, COEFFS, OFFSET) - style.window_min) / (
         style.window_max - style.window_min
     )

@@ -20,7 +20,10 @@ def _scene(app):
     t1 = Volume(
         rng.random((20, 12, 10)).astype(np.float32), (0.8, 0.8, 4.0), (1, 2, 3), oblique_direction()
     )
-    t2 = t1.with_array(rng.random(t1.shape).astype(np.float32))
+    # T2 on its own grid (another spacing and origin), as sagittal T1/T2 series usually are.
+    t2 = Volume(
+        rng.random((18, 14, 12)).astype(np.float32), (0.7, 0.7, 4.4), (0.5, 1.5, 2.0), t1.direction
+    )
     seg = new_segmentation_node(app.scene, "vertebrae", None)
     boxes = {}
     for n, level in enumerate(("L4", "L2", "L1", "L3")):  # drawn out of order
@@ -32,8 +35,11 @@ def _scene(app):
     return volume_to_node(t1, app.scene, "T1"), volume_to_node(t2, app.scene, "T2"), seg, t1, boxes
 
 
-def _extract(t1, t2, labels, label_values, preset):
-    """Known features: voxel count and mean T1 per level."""
+def _extract(t1, t2, labels, label_values, preset, t2_labels=None, progress=None):
+    """Known features: voxel count and mean T1 per level; T2 labels must be on T2's grid."""
+    assert labels.same_geometry(t1) and t2_labels.same_geometry(t2)
+    assert set(np.unique(t2_labels.array)) <= {0, *label_values.values()}
+    assert all((t2_labels.array == v).any() for v in label_values.values())
     rows = {
         level: {
             "voxels": float((labels.array == v).sum()),
@@ -67,17 +73,15 @@ def test_label_map_and_features_table(slicer_app):
     assert rows[0]["preset"] == "reference"
 
     def apply(model, features):
-        assert list(features.index) == ["L1", "L2", "L3", "L4"]
+        assert list(features["level"]) == ["L1", "L2", "L3", "L4"]
         score = features["t1_mean"].mean() * model["scale"]
-        return pd.DataFrame(
-            {"radscore": [score], "call": ["abnormal" if score > 0 else "normal"]},
-            index=["patient"],
-        )
+        return pd.DataFrame({"level": ["patient"], "radscore": [score], "predicted": [1]})
 
     scores = run_model(table, {"scale": 2.0}, apply=apply)
     [row] = table_rows(scores)
     expected = 2.0 * np.mean([t1.array[boxes[lv].array].mean() for lv in ("L1", "L2", "L3", "L4")])
-    assert row["radscore"] == pytest.approx(expected) and row["call"] == "abnormal"
+    assert row["level"] == "patient" and row["radscore"] == pytest.approx(expected)
+    assert row["predicted"] == 1 and row["call"] == "abnormal bone mass"
 
 
 def test_overlap_and_missing_inputs(slicer_app):

@@ -40,7 +40,11 @@ FROM_OTHER_BRANCHES = (
     "osteoimaging.focal",
     "osteoimaging.segmentation",
     "osteoimaging.radiomics",
-    "osteoimaging.calibration.phantom",
+    "osteoimaging.alignment",
+    "osteoimaging.subregions",
+    "osteoimaging.calibration.fit",
+    "osteoimaging.calibration.inserts",
+    "osteoimaging.calibration.profile",
 )
 
 
@@ -246,3 +250,47 @@ def test_extensions_index_entry_matches_cmake():
     assert "Resources/Icons/OsteoImaging.png" in cmake
     assert "Resources/Screenshots/focal_overlay.png" in cmake
     assert (ROOT / "Resources" / "Screenshots" / "focal_overlay.png").is_file()
+
+
+def _defined_names(path: Path) -> set[str]:
+    """Top-level names a module defines or re-exports (incl. a lazy ``_EXPORTS`` table)."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+            if any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in targets):
+                names |= {k.value for k in node.value.keys if isinstance(k, ast.Constant)}
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def test_lazy_imports_of_the_bridge_and_modules_resolve():
+    """Every ``from osteoimaging.X import name`` in the bridge and module files names a
+    module and a name that exist (they are imported lazily, so nothing else would notice)."""
+    files = [*(ROOT / "osteoimaging" / "mrml").glob("*.py")]
+    files += [ROOT / m / f"{m}.py" for m in MODULES]
+    pending, bad = set(), []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("osteo")):
+                continue
+            target = _module_file(node.module)
+            if target is None:
+                if node.module.startswith(FROM_OTHER_BRANCHES):
+                    pending.add(node.module)
+                else:
+                    bad.append(f"{path.name}: no module {node.module}")
+                continue
+            module_dir = (ROOT / target).parent if target.endswith("__init__.py") else None
+            defined = _defined_names(ROOT / target)
+            for alias in node.names:
+                submodule = module_dir is not None and _module_file(f"{node.module}.{alias.name}")
+                if alias.name not in defined and not submodule:
+                    bad.append(f"{path.name}: {node.module} has no {alias.name}")
+    assert not bad, "\n".join(bad)
+    if pending:
+        pytest.skip(f"provided by other branches, not merged here yet: {sorted(pending)}")

@@ -90,8 +90,7 @@ def _check_nifti_complete(path: Path) -> None:
         raise InputError(f"file truncated or corrupted ({exc})", path) from exc
     expected = _nifti_expected_bytes(header)
     if expected is not None and size < expected:
-        raise InputError(f"file truncated: {size} bytes of data, the header needs {expected}",
-                         path)
+        raise InputError(f"file truncated: {size} bytes of data, the header needs {expected}", path)
 
 
 def list_dicom_series(folder: str | Path) -> list[dict]:

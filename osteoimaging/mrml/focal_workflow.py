@@ -35,6 +35,7 @@ from osteoimaging.progress import ProgressCallback, report, sub_progress
 from osteoimaging.volume import Volume
 
 LEVELS = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
+INSERT_RADIUS_MM = 3.0
 SEGMENTATION_NAME = "OsteoImaging vertebrae"
 TABLE_NAME = "OsteoImaging focal results"
 # Table columns (in this order) taken from FocalResult.values when present.
@@ -61,17 +62,17 @@ class FocalRun:
 
 
 def grow_body_from_seed(ct: Volume, seed: np.ndarray, progress: ProgressCallback | None = None):
-    """The vertebral-body mask grown from an LPS seed point (GrowCut; issue 4's logic)."""
-    from osteoimaging.segmentation import grow_vertebral_body
+    """The vertebral-body mask grown by GrowCut from an LPS seed point (one click)."""
+    from osteoimaging.segmentation import segment_vertebral_body
 
-    return grow_vertebral_body(ct, seed, progress=progress)
+    return segment_vertebral_body(ct, seed, progress=progress).mask
 
 
-def alignment_direction(ct: Volume, mask: Volume) -> np.ndarray:
-    """The vertebral body's own axes (3×3 LPS columns) for the measurement grid (issue 4)."""
-    from osteoimaging.segmentation import body_axes
+def alignment_direction(ct: Volume, mask: Volume) -> np.ndarray | None:
+    """The vertebral body's own axes (3×3 LPS columns, end-plate fit) for the analysis grid."""
+    from osteoimaging.alignment import align_body
 
-    return body_axes(mask)
+    return align_body(mask, "endplates").direction
 
 
 def measure(ct: Volume, mask: Volume, calibration, params, progress=None, align: bool = False):
@@ -89,13 +90,15 @@ def measure(ct: Volume, mask: Volume, calibration, params, progress=None, align:
     )
 
 
-def phantom_calibration(ct_node, inserts_node):
-    """Calibration from phantom inserts marked in this scan (issue 4's fit).
+def phantom_calibration(ct_node, inserts_node, radius_mm: float = INSERT_RADIUS_MM):
+    """Linear calibration from phantom inserts marked in this scan.
 
-    Each control point of ``inserts_node`` sits in one insert; its label is the insert's
-    nominal density in mg/cm³ HA.
+    Each control point of ``inserts_node`` sits at the centre of one insert and is named
+    by the insert's nominal density in mg/cm³; the mean HU in a cylinder of
+    ``radius_mm`` around it is fitted by the logic layer's linear phantom fit.
     """
-    from osteoimaging.calibration.phantom import fit_inserts
+    from osteoimaging.calibration.fit import fit_linear
+    from osteoimaging.calibration.inserts import measure_insert_centres
 
     points, labels = control_points_lps(inserts_node)
     try:
@@ -104,7 +107,16 @@ def phantom_calibration(ct_node, inserts_node):
         raise InputError(
             "name each insert point by its density in mg/cm³ (e.g. 100)", inserts_node.GetName()
         ) from error
-    return fit_inserts(node_to_volume(ct_node), points, densities)
+    measured = measure_insert_centres(node_to_volume(ct_node), points, radius_mm)
+    fit = fit_linear(densities, [m.mean_hu for m in measured])
+    return fit.calibration("phantom", inserts=len(densities), radius_mm=radius_mm)
+
+
+def profile_calibration(path):
+    """The calibration of a saved calibration profile (JSON written by ``osteo calibrate``)."""
+    from osteoimaging.calibration.profile import load_profile
+
+    return load_profile(path).calibration()
 
 
 def vertebrae_segmentation(scene, ct_node):
@@ -178,8 +190,35 @@ def _row(values: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def store_result(scene, ct_node, level: str, result, segment_id: str | None = None) -> FocalRun:
-    """Put a FocalResult into the scene: styled map nodes, table rows; returns the nodes."""
+# Sub-region table columns from map means (the body row's names for the same quantities).
+REGION_COLUMNS = {
+    "focal_bmc_loss": "focal_bmc_loss_mm",
+    "focal_bmd_loss": "focal_bmd_loss",
+    "intercept_width": "intercept_width_mm",
+    "bmd": "trabecular_bmd_mg_cm3",
+    "bmd_n": "roi_voxels",
+}
+
+
+def subregion_rows(result) -> dict[str, dict[str, Any]]:
+    """Table rows of the nine cranio-caudal × antero-posterior sub-regions of the ROI."""
+    from osteoimaging.subregions import subregion_means
+
+    means = subregion_means(result.maps, result.roi)
+    return {
+        region: {column: values[key] for key, column in REGION_COLUMNS.items() if key in values}
+        for region, values in means.items()
+        if region != "roi"
+    }
+
+
+def store_result(
+    scene, ct_node, level: str, result, segment_id: str | None = None, regions: bool = True
+) -> FocalRun:
+    """Put a FocalResult into the scene: styled map nodes, table rows; returns the nodes.
+
+    ``regions`` adds one row per sub-region (:func:`subregion_rows`).
+    """
     run = FocalRun(level=level, segment_id=segment_id, values=dict(result.values))
     for key, volume in result.maps.items():
         node = find_map_node(scene, level, key)
@@ -190,8 +229,8 @@ def store_result(scene, ct_node, level: str, result, segment_id: str | None = No
         run.map_nodes[key] = node
     table = results_table(scene)
     set_result_row(table, level, "body", _row(run.values))
-    for region, values in (run.values.get("regions") or {}).items():
-        set_result_row(table, level, str(region), _row(values))
+    for region, row in (subregion_rows(result) if regions else {}).items():
+        set_result_row(table, level, region, row)
     run.table_node = table
     return run
 
@@ -206,6 +245,7 @@ def run_focal(
     params=None,
     progress: ProgressCallback | None = None,
     align: bool = False,
+    regions: bool = True,
     grow: Callable = grow_body_from_seed,
     measure_fn: Callable = measure,
 ) -> FocalRun:
@@ -224,6 +264,6 @@ def run_focal(
     result = measure_fn(
         ct, mask, calibration, params, sub_progress(progress, 0.2, 0.95), align=align
     )
-    run = store_result(scene, ct_node, level, result, segment_id)
+    run = store_result(scene, ct_node, level, result, segment_id, regions)
     report(progress, 1.0, "done")
     return run

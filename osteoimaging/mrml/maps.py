@@ -14,7 +14,7 @@ colormap for matplotlib", SciPy 2015), linearly interpolated to 256 entries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import slicer
@@ -47,15 +47,27 @@ class MapStyle:
 
 
 # Display ranges are display choices, not results: chosen to span the values the
-# focal-defect measurement gives on lumbar vertebrae (docs/slicer.md).
+# focal-defect measurement gives on vertebral bodies (docs/slicer.md). Units are those
+# osteoimaging.focal writes into each map's metadata; a map's own units take precedence.
 MAP_STYLES: dict[str, MapStyle] = {
     "focal_bmc_loss": MapStyle("Focal BMC loss", "mm", "mm", "inferno", 0.0, 5.0, 1e-6),
     "focal_bmd_loss": MapStyle(
-        "Focal BMD loss", "mg/cm³", "mg/cm3", "inferno", 0.0, 300.0, 1e-6, "%.0f"
+        "Focal BMD loss", "fraction", "1", "inferno", 0.5, 1.0, 1e-6, "%.2f"
     ),
-    "intercept_width": MapStyle("Intercept width", "mm", "mm", "inferno", 0.0, 10.0, 1e-6),
-    "coverage": MapStyle("Void coverage", "fraction", "1", "inferno", 0.0, 1.0, 1e-6, "%.2f"),
-    "bmd": MapStyle("BMD", "mg/cm³", "mg/cm3", "viridis", 0.0, 300.0, -1e6, "%.0f"),
+    "intercept_width": MapStyle("Intercept width", "mm", "mm", "inferno", 0.0, 6.0, 1e-6),
+    "coverage": MapStyle(
+        "Void coverage", "orientations", "{count}", "inferno", 0.0, 15.0, 0.5, "%.0f"
+    ),
+    "bmd": MapStyle("BMD", "mg/cm³ HA", "mg/cm3", "viridis", 0.0, 300.0, -1e6, "%.0f"),
+}
+# Units text in map metadata → (UCUM code, display text).
+UNITS = {
+    "mm": ("mm", "mm"),
+    "fraction": ("1", "fraction"),
+    "orientations": ("{count}", "orientations"),
+    "mg/cm3 HA": ("mg/cm3", "mg/cm³ HA"),
+    "HU (uncalibrated)": ("[hnsf'U]", "HU, uncalibrated"),
+    "HU": ("[hnsf'U]", "HU"),
 }
 MAP_KEYS = tuple(MAP_STYLES)
 
@@ -101,9 +113,15 @@ def _coded(code: str, meaning: str):
     return entry
 
 
-def style_map_node(node, key: str) -> None:
-    """Apply map ``key``'s display: colour, window/level, threshold, units, legend."""
+def style_map_node(node, key: str, units: str | None = None) -> None:
+    """Apply map ``key``'s display: colour, window/level, threshold, units, legend.
+
+    ``units`` (a map's own units text, see ``UNITS``) overrides the style's units.
+    """
     style = style_for(key)
+    if units is not None:
+        ucum, text = UNITS.get(units, ("1", units))
+        style = replace(style, units=text, ucum=ucum)
     scene = node.GetScene()
     if node.GetDisplayNode() is None:
         node.CreateDefaultDisplayNodes()
@@ -126,10 +144,14 @@ def style_map_node(node, key: str) -> None:
 
 
 def map_to_node(volume: Volume, scene, key: str, name: str | None = None, node=None):
-    """Add (or update) map ``key`` as a styled scalar volume node; float32 voxels, NaN kept."""
+    """Add (or update) map ``key`` as a styled scalar volume node; float32 voxels, NaN kept.
+
+    The map's ``metadata["units"]`` (as :func:`osteoimaging.focal.measure_focal` sets it)
+    names its units.
+    """
     array = volume.array.astype(np.float32, copy=False)
     node = volume_to_node(volume.with_array(array), scene, name or style_for(key).label, node=node)
-    style_map_node(node, key)
+    style_map_node(node, key, volume.metadata.get("units"))
     return node
 
 

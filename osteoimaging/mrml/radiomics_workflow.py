@@ -19,7 +19,7 @@ from osteoimaging.errors import InputError
 from osteoimaging.mrml.segmentations import find_segment, segment_to_mask
 from osteoimaging.mrml.tables import new_results_table, set_result_row
 from osteoimaging.mrml.volumes import node_to_volume
-from osteoimaging.progress import ProgressCallback, report
+from osteoimaging.progress import ProgressCallback, report, sub_progress
 from osteoimaging.volume import Volume
 
 LEVELS = ("L1", "L2", "L3", "L4")
@@ -49,10 +49,20 @@ def label_map(segmentation_node, reference_node, levels=LEVELS) -> tuple[Volume,
     return labels, values
 
 
-def default_extract(t1, t2, labels, label_values, preset):
+def default_extract(t1, t2, labels, label_values, preset, t2_labels=None, progress=None):
+    """The logic layer's extraction: one row per level plus the per-patient mean row."""
     from osteoimaging.radiomics import extract_features
 
-    return extract_features(t1, t2, labels, label_values, preset)
+    return extract_features(
+        t1,
+        t2,
+        labels,
+        list(label_values.values()),
+        preset,
+        level_names=list(label_values),
+        t2_labels=t2_labels,
+        progress=progress,
+    )
 
 
 def features_to_table(scene, features, rater: str = "rater 1", name: str = FEATURES_TABLE):
@@ -92,7 +102,16 @@ def run_extraction(
     for i, (rater, seg) in enumerate(raters):
         report(progress, i / len(raters), f"features, {rater}")
         labels, values = label_map(seg, t1_node)
-        features = extract(t1, t2, labels, values, preset)
+        t2_labels, _ = label_map(seg, t2_node)  # the same segments on the T2 grid
+        features = extract(
+            t1,
+            t2,
+            labels,
+            values,
+            preset,
+            t2_labels=t2_labels,
+            progress=sub_progress(progress, i / len(raters), (i + 1) / len(raters)),
+        )
         node = features_to_table(t1_node.GetScene(), features, rater)
     report(progress, 1.0, "done")
     return node
@@ -119,9 +138,14 @@ def run_model(features_node, model, apply: Callable = default_apply, name: str =
     """Apply a radiomics model to rater 1's features; store radscore and call in a table node.
 
     ``apply(model, features)`` returns a DataFrame with ``radscore`` and ``call`` columns
-    (one row per patient, or per level); each row is written keyed by its index.
+    (one row per level and the per-patient row), keyed by its ``level`` column (or index).
+    A 0/1 ``predicted`` column becomes the ``call`` "abnormal bone mass" / "normal".
     """
-    scores = apply(model, table_to_frame(features_node))
+    scores = apply(model, table_to_frame(features_node).reset_index())
+    if "level" in scores.columns:
+        scores = scores.set_index("level")
+    if "predicted" in scores.columns:
+        scores["call"] = ["abnormal bone mass" if p else "normal" for p in scores["predicted"]]
     scene = features_node.GetScene()
     node = scene.GetFirstNodeByName(name)
     if node is None:
