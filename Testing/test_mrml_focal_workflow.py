@@ -152,3 +152,50 @@ def test_bad_inputs(slicer_app):
         run_focal(ct_node, "L1", measure_fn=_measure, regions=False)
     with pytest.raises(InputError, match="select the CT volume"):
         run_focal(None, "L1", measure_fn=_measure, regions=False)
+
+
+@pytest.mark.slow
+def test_real_measurement_on_a_phantom(slicer_app):
+    """End to end with the logic layer: GrowCut from a click, focal maps, sub-region rows."""
+    focal = pytest.importorskip("osteoimaging.focal", reason="not on this branch yet")
+    segmentation = pytest.importorskip("osteoimaging.segmentation", reason="not on this branch yet")
+    from osteoimaging.calibration.linear import LinearCalibration
+    from osteoimaging.mrml.focal_workflow import run_focal
+    from osteoimaging.mrml.markups import add_seed
+    from osteoimaging.mrml.segmentations import segment_to_mask
+    from osteoimaging.mrml.tables import table_rows
+    from osteoimaging.mrml.volumes import node_to_volume, volume_to_node
+    from osteoimaging.phantoms import FocalDefect, VertebraSpec, vertebra_ct
+
+    spec = VertebraSpec(
+        width_mm=36,
+        depth_mm=28,
+        height_mm=18,
+        posterior_elements=False,
+        hires_mm=0.2,
+        defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
+    )
+    ct, mask, truth = vertebra_ct(spec)
+    calibration = LinearCalibration.manual(
+        truth["calibration"]["slope"], truth["calibration"]["intercept"]
+    )
+    params = focal.FocalParameters(spacing_mm=0.5, angle_step_deg=30.0, sample_step_mm=0.5)
+    ct_node = volume_to_node(ct, slicer_app.scene, "CT")
+    seed = add_seed(slicer_app.scene, np.array([-8.0, 4.0, 0.0]) * [-1, -1, 1])  # in the body
+    run = run_focal(ct_node, "L2", seed_node=seed, calibration=calibration, params=params)
+
+    segment_mask = segment_to_mask(
+        slicer_app.scene.GetFirstNodeByName("OsteoImaging vertebrae"), run.segment_id, ct_node
+    )
+    assert segmentation.dice(segment_mask.array, mask.array) > 0.9
+    # The table and maps are exactly what the logic layer gives for that segment.
+    grown = focal.measure_focal(ct, segment_mask, calibration, params)
+    rows = table_rows(run.table_node)
+    body = next(r for r in rows if r["region"] == "body")
+    assert body["focal_bmc_loss_mm"] == pytest.approx(grown.values["focal_bmc_loss_mm"])
+    assert body["calibration"] == "manual"
+    assert len(rows) == 1 + 9  # the body and its nine sub-regions
+    for key, volume in grown.maps.items():
+        back = node_to_volume(run.map_nodes[key])
+        assert back.same_geometry(volume, tol=1e-6)
+        np.testing.assert_array_equal(back.array, volume.array.astype(np.float32))
