@@ -158,7 +158,9 @@ class FocalOsteoDefectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         p = self._parameterNode
         hasInput = bool(p.inputVolume and (p.seedPoints or p.segmentation))
         self.ui.applyButton.enabled = hasInput
-        self.ui.recomputeButton.enabled = bool(p.inputVolume) and self.logic.hasSegment(p.level)
+        self.ui.recomputeButton.enabled = bool(p.inputVolume) and (
+            bool(p.segmentation) or self.logic.hasSegment(p.level)
+        )
         self.ui.manualCalibrationWidget.visible = p.calibration == CalibrationSource.MANUAL
         self.ui.profilePathLineEdit.enabled = p.calibration == CalibrationSource.PROFILE
         self.ui.phantomInsertsSelector.enabled = p.calibration == CalibrationSource.PHANTOM
@@ -243,14 +245,16 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         )
 
     def process(self, p, progress=None, recompute=False):
-        """Measure ``p.level``: from the level's own segment when recomputing, else from
-        the chosen segment or the seed point."""
-        if recompute:
+        """Measure ``p.level``.
+
+        Apply: from the chosen segmentation's segment, else grown from the seed point.
+        Recompute: from the (possibly edited) segment again - the chosen segmentation's,
+        else the level's segment of the OsteoImaging segmentation.
+        """
+        segmentation, seed = p.segmentation, p.seedPoints
+        if recompute and not segmentation:
             segmentation = slicer.mrmlScene.GetFirstNodeByName(workflow.SEGMENTATION_NAME)
-            segment, seed = p.level, None
-        else:
-            segmentation, seed = p.segmentation, p.seedPoints
-            segment = (p.segmentName or p.level) if segmentation else None
+        segment = (p.segmentName or p.level) if segmentation else None
         return workflow.run_focal(
             p.inputVolume,
             p.level,

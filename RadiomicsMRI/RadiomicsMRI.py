@@ -91,6 +91,7 @@ class RadiomicsMRIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.extractButton.connect("clicked(bool)", self.onExtract)
         self.ui.applyModelButton.connect("clicked(bool)", self.onApplyModel)
         self.ui.rocButton.connect("clicked(bool)", self.onRoc)
+        self.ui.iccButton.connect("clicked(bool)", self.onIcc)
         self.initializeParameterNode()
 
     def cleanup(self):
@@ -131,6 +132,10 @@ class RadiomicsMRIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.modelFilePathLineEdit.enabled = p.modelSource == ModelSource.FILE
         self.ui.applyModelButton.enabled = self.logic.featuresTable() is not None
         self.ui.featuresTableView.setMRMLTableNode(self.logic.featuresTable())
+        self.ui.iccButton.enabled = bool(p.secondRaterSegmentation) and bool(
+            self.logic.featuresTable()
+        )
+        self.ui.iccTableView.setMRMLTableNode(self.logic.iccTable())
         self.ui.scoresTableView.setMRMLTableNode(self.logic.scoresTable())
 
     def _withPackages(self, title, work):
@@ -152,6 +157,9 @@ class RadiomicsMRIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             "Applying the model", lambda progress: self.logic.applyModel(self._parameterNode)
         )
 
+    def onIcc(self):
+        self._withPackages("Rater ICC", lambda progress: self.logic.raterIcc())
+
     def onRoc(self):
         def work(progress):
             chart = self.logic.rocChart(self._parameterNode.cohortScoresFile)
@@ -171,6 +179,14 @@ class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
 
     def scoresTable(self):
         return slicer.mrmlScene.GetFirstNodeByName(workflow.SCORES_TABLE)
+
+    def iccTable(self):
+        return slicer.mrmlScene.GetFirstNodeByName(workflow.ICC_TABLE)
+
+    def raterIcc(self):
+        if self.featuresTable() is None:
+            raise InputError("extract the features with a second rater's segmentation first")
+        return workflow.run_icc(self.featuresTable())
 
     def preset(self, p):
         if p.preset == "parameter file":

@@ -96,3 +96,32 @@ def test_overlap_and_missing_inputs(slicer_app):
         label_map(seg, t1_node, levels=("L5",))
     with pytest.raises(InputError, match="select the T1WI"):
         run_extraction(t1_node, None, seg, "reference", extract=_extract)
+
+
+def test_rater_icc_table(slicer_app):
+    from osteoimaging.mrml.radiomics_workflow import run_extraction, run_icc
+    from osteoimaging.mrml.tables import table_rows
+
+    t1_node, t2_node, seg, _, _ = _scene(slicer_app)
+    only_one = run_extraction(t1_node, t2_node, seg, "reference", extract=_extract)
+    with pytest.raises(InputError, match="has no rows of rater 2"):
+        run_icc(only_one)
+    table = run_extraction(
+        t1_node, t2_node, seg, "reference", second_rater_node=seg, extract=_extract
+    )
+    seen = {}
+
+    def icc(a, b):
+        seen["a"], seen["b"] = a, b
+        return pd.DataFrame(
+            {"feature": ["voxels", "t1_mean"], "icc": [1.0, 0.5], "kept": [True, False]}
+        )
+
+    rows = table_rows(run_icc(table, icc=icc))
+    assert list(seen["a"]["level"]) == ["L1", "L2", "L3", "L4"]
+    assert set(seen["a"]["case_id"]) == {"this case"}
+    np.testing.assert_array_equal(seen["a"]["voxels"], seen["b"]["voxels"])
+    assert rows == [
+        {"feature": "voxels", "icc": 1.0, "kept": "True"},
+        {"feature": "t1_mean", "icc": 0.5, "kept": "False"},
+    ]

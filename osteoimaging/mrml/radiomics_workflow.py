@@ -17,13 +17,14 @@ import numpy as np
 
 from osteoimaging.errors import InputError
 from osteoimaging.mrml.segmentations import find_segment, segment_to_mask
-from osteoimaging.mrml.tables import new_results_table, set_result_row
+from osteoimaging.mrml.tables import new_results_table, rows_table, set_result_row, table_rows
 from osteoimaging.mrml.volumes import node_to_volume
 from osteoimaging.progress import ProgressCallback, report, sub_progress
 from osteoimaging.volume import Volume
 
 LEVELS = ("L1", "L2", "L3", "L4")
 FEATURES_TABLE = "OsteoImaging radiomics features"
+ICC_TABLE = "OsteoImaging rater ICC"
 SCORES_TABLE = "OsteoImaging radscore"
 
 
@@ -127,11 +128,10 @@ def table_to_frame(table_node, rater: str = "rater 1"):
     """The rows of one rater in a features table as a DataFrame indexed by level."""
     import pandas as pd
 
-    from osteoimaging.mrml.tables import table_rows
-
     rows = [r for r in table_rows(table_node) if r["region"] == rater]
-    frame = pd.DataFrame(rows).drop(columns=["region"]).set_index("level")
-    return frame
+    if not rows:
+        raise InputError(f"the features table has no rows of {rater}", table_node.GetName())
+    return pd.DataFrame(rows).drop(columns=["region"]).set_index("level")
 
 
 def run_model(features_node, model, apply: Callable = default_apply, name: str = SCORES_TABLE):
@@ -153,3 +153,26 @@ def run_model(features_node, model, apply: Callable = default_apply, name: str =
     for key, record in scores.to_dict("index").items():
         set_result_row(node, str(key), "model", {str(k): _plain(v) for k, v in record.items()})
     return node
+
+
+def default_icc(rater_a, rater_b):
+    from osteoimaging.radiomics import feature_icc
+
+    return feature_icc(rater_a, rater_b)
+
+
+def run_icc(features_node, icc: Callable = default_icc, case_id: str = "this case"):
+    """ICC per feature between rater 1 and rater 2 over this case's levels, as a table node.
+
+    ``icc(rater_a, rater_b)`` takes per-level tables with ``case_id`` and ``level`` columns
+    and returns rows (``feature``, ``icc``, ``kept``). With one case the ICC is across its
+    vertebrae only; the cohort tools give the study's ICC over cases.
+    """
+    frames = []
+    for rater in ("rater 1", "rater 2"):
+        frame = table_to_frame(features_node, rater).reset_index()
+        frame = frame[frame["level"] != "patient"]
+        frames.append(frame.assign(case_id=case_id))
+    result = icc(*frames)
+    rows = [{k: _plain(v) for k, v in r.items()} for r in result.to_dict("records")]
+    return rows_table(features_node.GetScene(), ICC_TABLE, rows)

@@ -90,6 +90,32 @@ def set_result_row(table_node, level: str, region: str, values: dict[str, Any]) 
     return row
 
 
+def rows_table(scene, name: str, rows: list[dict[str, Any]]):
+    """A table node named ``name`` holding exactly ``rows`` (replacing what it held)."""
+    nodes = scene.GetNodesByClassByName("vtkMRMLTableNode", name)
+    node = nodes.GetItemAsObject(0) if nodes.GetNumberOfItems() else None
+    if node is None:
+        node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    node.SetAndObserveTable(vtk.vtkTable())
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    for column in columns:
+        numeric = all(_is_number(r.get(column)) or r.get(column) is None for r in rows)
+        _add_column(node, column, numeric)
+    table = node.GetTable()
+    for row in rows:
+        index = node.AddEmptyRow()
+        for column in columns:
+            array, value = table.GetColumnByName(column), row.get(column)
+            if isinstance(array, vtk.vtkDoubleArray):
+                array.SetValue(index, math.nan if value is None else float(value))
+            else:
+                array.SetValue(index, "" if value is None else str(value))
+    node.Modified()
+    return node
+
+
 def table_rows(table_node) -> list[dict[str, Any]]:
     """The rows as dicts (floats for double columns, str otherwise)."""
     table = table_node.GetTable()
