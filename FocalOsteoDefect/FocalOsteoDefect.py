@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import slicer
-import vtk
 from slicer import (
     vtkMRMLMarkupsFiducialNode,
     vtkMRMLScalarVolumeNode,
@@ -21,13 +20,12 @@ from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
     ScriptedLoadableModuleTest,
-    ScriptedLoadableModuleWidget,
 )
-from slicer.util import VTKObservationMixin
 
 from osteoimaging.calibration.linear import LinearCalibration
 from osteoimaging.mrml import focal_workflow as workflow
 from osteoimaging.mrml.maps import MAP_KEYS, style_for
+from OsteoImagingGui import ParameterNodeWidget, save_file_name
 
 # Python packages the measurement needs beyond what Slicer bundles (import name → pip).
 REQUIREMENTS = {"skimage": "scikit-image>=0.21"}
@@ -92,66 +90,27 @@ class FocalOsteoDefectParameterNode:
     overlayOpacity: Annotated[float, WithinRange(0.0, 1.0)] = 0.6
 
 
-class FocalOsteoDefectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    def __init__(self, parent=None):
-        ScriptedLoadableModuleWidget.__init__(self, parent)
-        VTKObservationMixin.__init__(self)
-        self.logic = None
-        self._parameterNode = None
-        self._parameterNodeGuiTag = None
+class FocalOsteoDefectWidget(ParameterNodeWidget):
+    uiName = "FocalOsteoDefect"
 
-    def setup(self):
-        ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(self.resourcePath("UI/FocalOsteoDefect.ui"))
-        self.layout.addWidget(uiWidget)
-        self.ui = slicer.util.childWidgetVariables(uiWidget)
-        uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = FocalOsteoDefectLogic()
+    @property
+    def logicClass(self):
+        return FocalOsteoDefectLogic
 
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+    def connectButtons(self):
         self.ui.placeSeedButton.connect("clicked(bool)", self.onPlaceSeed)
         self.ui.applyButton.connect("clicked(bool)", self.onApply)
         self.ui.recomputeButton.connect("clicked(bool)", self.onRecompute)
         self.ui.saveReportButton.connect("clicked(bool)", self.onSaveReport)
         self.ui.exportTableButton.connect("clicked(bool)", self.onExportTable)
         self.ui.saveSceneButton.connect("clicked(bool)", self.onSaveScene)
-        self.initializeParameterNode()
-
-    def cleanup(self):
-        self.removeObservers()
-
-    def enter(self):
-        self.initializeParameterNode()
-
-    def exit(self):
-        self.setParameterNode(None)
-
-    def onSceneStartClose(self, caller, event):
-        self.setParameterNode(None)
-
-    def onSceneEndClose(self, caller, event):
-        if self.parent.isEntered:
-            self.initializeParameterNode()
 
     def initializeParameterNode(self):
-        self.setParameterNode(self.logic.getParameterNode())
+        super().initializeParameterNode()
         if not self._parameterNode.inputVolume:
             first = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
             if first:
                 self._parameterNode.inputVolume = first
-
-    def setParameterNode(self, parameterNode):
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(
-                self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters
-            )
-        self._parameterNode = parameterNode
-        if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters)
-            self.onParameters()
 
     def onParameters(self, caller=None, event=None):
         """Enable what can run; show the chosen map of the current level."""
@@ -177,17 +136,13 @@ class FocalOsteoDefectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         markupsLogic.StartPlaceMode(False)
 
     def _run(self, recompute):
-        import OsteoImagingGui
-
-        with slicer.util.tryWithErrorDisplay("Focal defect measurement failed.", waitCursor=False):
-            if not OsteoImagingGui.ensure_packages(REQUIREMENTS, "The focal defect measurement"):
-                return
-            p = self._parameterNode
-            run = OsteoImagingGui.run_with_progress(
-                f"Measuring {p.level}", lambda progress: self.logic.process(p, progress, recompute)
-            )
-            if run is not None:
-                self.onParameters()
+        p = self._parameterNode
+        self.runWithPackages(
+            f"Measuring {p.level}",
+            REQUIREMENTS,
+            "The focal defect measurement",
+            lambda progress: self.logic.process(p, progress, recompute),
+        )
 
     def onApply(self):
         self._run(recompute=False)
@@ -196,9 +151,7 @@ class FocalOsteoDefectWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._run(recompute=True)
 
     def _saveAs(self, caption, name, fileFilter, save):
-        import OsteoImagingGui
-
-        path = OsteoImagingGui.save_file_name(caption, name, fileFilter)
+        path = save_file_name(caption, name, fileFilter)
         if path:
             with slicer.util.tryWithErrorDisplay(f"{caption} failed.", waitCursor=True):
                 save(path)

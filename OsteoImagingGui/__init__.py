@@ -1,6 +1,7 @@
 """Qt-side helpers shared by the OsteoImaging Slicer modules (runs only inside Slicer).
 
-Kept to what every widget needs and what cannot live in the logic layer: a progress
+Kept to what every widget needs and what cannot live in the logic layer: the scripted
+module template's parameter-node life cycle (:class:`ParameterNodeWidget`), a progress
 dialog with Cancel driving a ``progress(fraction, message)`` callback, and installing
 optional Python packages on first use after the user confirms.
 """
@@ -12,8 +13,83 @@ from collections.abc import Callable
 
 import qt
 import slicer
+import vtk
+from slicer.ScriptedLoadableModule import ScriptedLoadableModuleWidget
+from slicer.util import VTKObservationMixin
 
 from osteoimaging.errors import CancelledError
+
+
+class ParameterNodeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
+    """A module widget whose .ui is bound to its parameter node by ``connectGui``.
+
+    Subclasses set ``uiName`` and ``logicClass`` and define ``connectButtons()`` and
+    ``onParameters(caller=None, event=None)``, which runs on every parameter change (no
+    hand-written widget↔node synchronisation: only enabling and showing results).
+    """
+
+    uiName = ""
+    logicClass = None
+
+    def __init__(self, parent=None):
+        ScriptedLoadableModuleWidget.__init__(self, parent)
+        VTKObservationMixin.__init__(self)
+        self.logic = None
+        self._parameterNode = None
+        self._parameterNodeGuiTag = None
+
+    def setup(self):
+        ScriptedLoadableModuleWidget.setup(self)
+        uiWidget = slicer.util.loadUI(self.resourcePath(f"UI/{self.uiName}.ui"))
+        self.layout.addWidget(uiWidget)
+        self.ui = slicer.util.childWidgetVariables(uiWidget)
+        uiWidget.setMRMLScene(slicer.mrmlScene)
+        self.logic = self.logicClass()
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
+        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+        self.connectButtons()
+        self.initializeParameterNode()
+
+    def cleanup(self):
+        self.removeObservers()
+
+    def enter(self):
+        self.initializeParameterNode()
+
+    def exit(self):
+        self.setParameterNode(None)
+
+    def onSceneStartClose(self, caller, event):
+        self.setParameterNode(None)
+
+    def onSceneEndClose(self, caller, event):
+        if self.parent.isEntered:
+            self.initializeParameterNode()
+
+    def initializeParameterNode(self):
+        self.setParameterNode(self.logic.getParameterNode())
+
+    def setParameterNode(self, parameterNode):
+        if self._parameterNode:
+            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self.removeObserver(
+                self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters
+            )
+        self._parameterNode = parameterNode
+        if self._parameterNode:
+            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters)
+            self.onParameters()
+
+    def runWithPackages(self, title, requirements, purpose, work):
+        """``work(progress)`` under the progress dialog, after installing what it needs;
+        errors are shown by ``tryWithErrorDisplay`` (the widget boundary)."""
+        with slicer.util.tryWithErrorDisplay(f"{title} failed.", waitCursor=False):
+            if ensure_packages(requirements, purpose):
+                result = run_with_progress(title, work)
+                self.onParameters()
+                return result
+        return None
 
 
 def run_with_progress(title: str, work: Callable):

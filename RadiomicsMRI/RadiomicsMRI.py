@@ -12,19 +12,17 @@ from pathlib import Path
 from typing import Annotated
 
 import slicer
-import vtk
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
     ScriptedLoadableModuleTest,
-    ScriptedLoadableModuleWidget,
 )
-from slicer.util import VTKObservationMixin
 
 from osteoimaging.errors import InputError
 from osteoimaging.mrml import radiomics_workflow as workflow
+from OsteoImagingGui import ParameterNodeWidget
 
 REQUIREMENTS = {
     "radiomics": "pyradiomics-bhklab==3.1.4",
@@ -71,59 +69,18 @@ class RadiomicsMRIParameterNode:
     cohortScoresFile: Path
 
 
-class RadiomicsMRIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    def __init__(self, parent=None):
-        ScriptedLoadableModuleWidget.__init__(self, parent)
-        VTKObservationMixin.__init__(self)
-        self.logic = None
-        self._parameterNode = None
-        self._parameterNodeGuiTag = None
+class RadiomicsMRIWidget(ParameterNodeWidget):
+    uiName = "RadiomicsMRI"
 
-    def setup(self):
-        ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(self.resourcePath("UI/RadiomicsMRI.ui"))
-        self.layout.addWidget(uiWidget)
-        self.ui = slicer.util.childWidgetVariables(uiWidget)
-        uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = RadiomicsMRILogic()
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
+    @property
+    def logicClass(self):
+        return RadiomicsMRILogic
+
+    def connectButtons(self):
         self.ui.extractButton.connect("clicked(bool)", self.onExtract)
         self.ui.applyModelButton.connect("clicked(bool)", self.onApplyModel)
-        self.ui.rocButton.connect("clicked(bool)", self.onRoc)
         self.ui.iccButton.connect("clicked(bool)", self.onIcc)
-        self.initializeParameterNode()
-
-    def cleanup(self):
-        self.removeObservers()
-
-    def enter(self):
-        self.initializeParameterNode()
-
-    def exit(self):
-        self.setParameterNode(None)
-
-    def onSceneStartClose(self, caller, event):
-        self.setParameterNode(None)
-
-    def onSceneEndClose(self, caller, event):
-        if self.parent.isEntered:
-            self.initializeParameterNode()
-
-    def initializeParameterNode(self):
-        self.setParameterNode(self.logic.getParameterNode())
-
-    def setParameterNode(self, parameterNode):
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(
-                self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters
-            )
-        self._parameterNode = parameterNode
-        if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters)
-            self.onParameters()
+        self.ui.rocButton.connect("clicked(bool)", self.onRoc)
 
     def onParameters(self, caller=None, event=None):
         p = self._parameterNode
@@ -139,12 +96,7 @@ class RadiomicsMRIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.scoresTableView.setMRMLTableNode(self.logic.scoresTable())
 
     def _withPackages(self, title, work):
-        import OsteoImagingGui
-
-        with slicer.util.tryWithErrorDisplay(f"{title} failed.", waitCursor=False):
-            if OsteoImagingGui.ensure_packages(REQUIREMENTS, "MRI radiomics"):
-                OsteoImagingGui.run_with_progress(title, work)
-                self.onParameters()
+        self.runWithPackages(title, REQUIREMENTS, "MRI radiomics", work)
 
     def onExtract(self):
         self._withPackages(

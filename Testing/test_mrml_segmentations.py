@@ -23,19 +23,21 @@ def _ct_and_mask():
     return ct, mask
 
 
-def test_mask_segment_round_trip_is_exact_on_oblique_ct(slicer_app):
-    from osteoimaging.mrml.segmentations import (
-        find_segment,
-        mask_to_segment,
-        new_segmentation_node,
-        segment_to_mask,
-    )
+def _scene_with_segment(app, name: str):
+    """(ct, mask, CT node, segmentation node on the CT grid, ID of the mask's segment)."""
+    from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
     from osteoimaging.mrml.volumes import volume_to_node
 
     ct, mask = _ct_and_mask()
-    ct_node = volume_to_node(ct, slicer_app.scene, "ct")
-    seg = new_segmentation_node(slicer_app.scene, "vertebrae", ct_node)
-    segment_id = mask_to_segment(mask, seg, "L2")
+    ct_node = volume_to_node(ct, app.scene, "ct")
+    seg = new_segmentation_node(app.scene, "vertebrae", ct_node)
+    return ct, mask, ct_node, seg, mask_to_segment(mask, seg, name)
+
+
+def test_mask_segment_round_trip_is_exact_on_oblique_ct(slicer_app):
+    from osteoimaging.mrml.segmentations import find_segment, segment_to_mask
+
+    ct, mask, ct_node, seg, segment_id = _scene_with_segment(slicer_app, "L2")
     assert find_segment(seg, "l2") == segment_id
     back = segment_to_mask(seg, segment_id, ct_node)
     assert back.same_geometry(ct, tol=1e-9)
@@ -44,18 +46,9 @@ def test_mask_segment_round_trip_is_exact_on_oblique_ct(slicer_app):
 
 
 def test_replacing_a_segment_keeps_its_id(slicer_app):
-    from osteoimaging.mrml.segmentations import (
-        mask_to_segment,
-        new_segmentation_node,
-        segment_ids,
-        segment_to_mask,
-    )
-    from osteoimaging.mrml.volumes import volume_to_node
+    from osteoimaging.mrml.segmentations import mask_to_segment, segment_ids, segment_to_mask
 
-    ct, mask = _ct_and_mask()
-    ct_node = volume_to_node(ct, slicer_app.scene, "ct")
-    seg = new_segmentation_node(slicer_app.scene, "vertebrae", ct_node)
-    segment_id = mask_to_segment(mask, seg, "L1")
+    ct, _, ct_node, seg, segment_id = _scene_with_segment(slicer_app, "L1")
     box = ct.with_array(np.zeros(ct.shape, dtype=bool))
     box.array[3:7, 4:9, 2:6] = True
     assert mask_to_segment(box, seg, "L1", segment_id=segment_id) == segment_id
