@@ -19,6 +19,11 @@ MODULES = ("FocalOsteoDefect", "RadiomicsMRI")
 PACKAGES = ("osteoimaging", "OsteoImagingGui")
 
 
+def _run_cmake(*args: str) -> None:
+    out = subprocess.run([_cmake(), *args], capture_output=True, text=True)
+    assert out.returncode == 0, f"cmake {' '.join(args)} failed:\n{out.stdout}{out.stderr}"
+
+
 def _cmake() -> str:
     found = shutil.which("cmake", path=str(Path(sys.executable).parent)) or shutil.which("cmake")
     if found is None:
@@ -28,17 +33,11 @@ def _cmake() -> str:
 
 def package_install_list(source_dir: Path, tmp_path: Path) -> set[str]:
     out = tmp_path / "install_list.txt"
-    subprocess.run(
-        [
-            _cmake(),
-            f"-DOSTEOIMAGING_SOURCE_DIR={source_dir}",
-            f"-DOSTEOIMAGING_LIST_FILE={out}",
-            "-P",
-            str(ROOT / "CMake" / "OsteoImagingLogicFiles.cmake"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
+    _run_cmake(
+        f"-DOSTEOIMAGING_SOURCE_DIR={source_dir}",
+        f"-DOSTEOIMAGING_LIST_FILE={out}",
+        "-P",
+        str(ROOT / "CMake" / "OsteoImagingLogicFiles.cmake"),
     )
     return {line for line in out.read_text().splitlines() if line}
 
@@ -62,7 +61,7 @@ set(BUILD_TESTING ON)
 include("{(ROOT / module / "CMakeLists.txt").as_posix()}")
 """
     )
-    subprocess.run([_cmake(), "-P", str(script)], check=True, capture_output=True, text=True)
+    _run_cmake("-P", str(script))
     entries = dict(line.split("=", 1) for line in out.read_text().splitlines())
     return {key: [v for v in value.split(";") if v] for key, value in entries.items()}
 

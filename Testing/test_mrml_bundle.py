@@ -64,8 +64,12 @@ def test_mrb_round_trip(slicer_app, tmp_path):
 
 
 def test_bad_bundles(slicer_app, tmp_path):
+    """Clear errors; the working directory is kept (Slicer's reader would leave it deleted)."""
+    import os
+
     from osteoimaging.mrml.bundles import load_bundle, save_bundle
 
+    cwd = os.getcwd()
     with pytest.raises(InputError, match=r"case\.zip: scene bundle must end in \.mrb"):
         save_bundle(slicer_app.scene, tmp_path / "case.zip")
     with pytest.raises(InputError, match="scene bundle not found"):
@@ -74,3 +78,4 @@ def test_bad_bundles(slicer_app, tmp_path):
     broken.write_bytes(b"not a zip")
     with pytest.raises(InputError, match=r"broken\.mrb: could not load the scene"):
         load_bundle(slicer_app.scene, broken)
+    assert os.getcwd() == cwd

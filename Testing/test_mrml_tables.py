@@ -64,7 +64,7 @@ def test_html_report(slicer_app, tmp_path):
     path = save_report(
         _filled(slicer_app), tmp_path / "report.html", notes={"calibration": "manual"}
     )
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert text.count("<tr>") == 4  # header + 3 rows
     assert "<td>1.75</td>" in text and "<td>–</td>" in text
     assert "<b>calibration</b>: manual" in text

@@ -23,6 +23,17 @@ def _messages_text(messages) -> str:
 
 
 @contextlib.contextmanager
+def _keep_cwd():
+    """Restore the working directory: ``ReadFromMRB`` changes it to its unzip folder and,
+    when the bundle is broken, leaves it there after deleting that folder."""
+    cwd = os.getcwd()
+    try:
+        yield
+    finally:
+        os.chdir(cwd)
+
+
+@contextlib.contextmanager
 def _quiet_vtk():
     import vtk
 
@@ -45,7 +56,7 @@ def save_bundle(scene, path: str | Path) -> Path:
     # name in a private folder, then rename into place.
     with tempfile.TemporaryDirectory(prefix=".osteo-mrb-", dir=path.parent) as folder:
         tmp = Path(folder) / path.name
-        with _quiet_vtk():  # the zip writer logs every file it adds
+        with _keep_cwd(), _quiet_vtk():  # the zip writer logs every file it adds
             written = scene.WriteToMRB(str(tmp), None, messages)
         if not written or not tmp.is_file():
             raise InputError(f"could not save the scene: {_messages_text(messages)}", path)
@@ -59,5 +70,7 @@ def load_bundle(scene, path: str | Path) -> None:
     if not path.is_file():
         raise InputError("scene bundle not found", path)
     messages = slicer.vtkMRMLMessageCollection()
-    if not scene.ReadFromMRB(str(path), True, messages):
+    with _keep_cwd():
+        read = scene.ReadFromMRB(str(path), True, messages)
+    if not read:
         raise InputError(f"could not load the scene: {_messages_text(messages)}", path)
