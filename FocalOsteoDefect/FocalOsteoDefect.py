@@ -23,9 +23,10 @@ from slicer.ScriptedLoadableModule import (
 )
 
 from osteoimaging.calibration.linear import LinearCalibration
+from osteoimaging.errors import InputError
 from osteoimaging.mrml import focal_workflow as workflow
 from osteoimaging.mrml.maps import MAP_KEYS, style_for
-from OsteoImagingGui import ParameterNodeWidget, save_file_name
+from OsteoImagingGui import ParameterNodeWidget, save_file_name, slice_view_png
 
 # Python packages the measurement needs beyond what Slicer bundles (import name → pip).
 REQUIREMENTS = {"skimage": "scikit-image>=0.21"}
@@ -157,7 +158,10 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
                 save(path)
 
     def onSaveReport(self):
-        self._saveAs("Save report", "focal_report.html", "HTML (*.html)", self.logic.saveReport)
+        def save(path):
+            self.logic.saveReport(path, self._parameterNode, slice_view_png("Red"))
+
+        self._saveAs("Save report", "focal_report.html", "HTML (*.html)", save)
 
     def onExportTable(self):
         self._saveAs(
@@ -234,10 +238,18 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         if ctNode and mapNode:
             show_map(slicer.mrmlScene, ctNode, mapNode, opacity)
 
-    def saveReport(self, path):
+    def saveReport(self, path, p=None, imagePng=None):
+        """HTML report: the results table, the settings and (optionally) a view's image."""
         from osteoimaging.mrml.report import save_report
 
-        save_report(self.resultsTable(), path)
+        if self.resultsTable() is None:
+            raise InputError("measure a vertebra first")
+        notes = {"method": "Li et al., JOR Spine 2022;5(1):e1195 (focal osteoporosis defect)"}
+        if p is not None:
+            notes["calibration"] = p.calibration.label()
+            notes["parameters"] = repr(self.focalParameters(p))
+            notes["alignment"] = "end-plate fit" if p.alignment else "scanner axes"
+        save_report(self.resultsTable(), path, notes=notes, image_png=imagePng)
 
     def exportTable(self, path):
         from osteoimaging.mrml.tables import save_table

@@ -160,3 +160,22 @@ def save_file_name(caption: str, default_name: str, file_filter: str) -> str:
     return qt.QFileDialog.getSaveFileName(
         slicer.util.mainWindow(), caption, default_name, file_filter
     )
+
+
+def slice_view_png(name: str = "Red") -> bytes | None:
+    """PNG bytes of what a slice view shows now (None without a main window)."""
+    import os
+    import tempfile
+
+    layout = slicer.app.layoutManager()
+    widget = layout.sliceWidget(name) if layout is not None else None
+    if widget is None:
+        return None
+    handle, path = tempfile.mkstemp(suffix=".png")
+    os.close(handle)
+    try:
+        widget.sliceView().grab().save(path)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.remove(path)
