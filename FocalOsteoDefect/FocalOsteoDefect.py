@@ -28,8 +28,10 @@ from osteoimaging.mrml import focal_workflow as workflow
 from osteoimaging.mrml.maps import MAP_KEYS, style_for
 from OsteoImagingGui import ParameterNodeWidget, save_file_name, slice_view_png
 
-# Python packages the measurement needs beyond what Slicer bundles (import name → pip).
-REQUIREMENTS = {"skimage": "scikit-image>=0.21"}
+# Python packages beyond what Slicer bundles (import name → pip requirement): numba makes
+# the measurement fast (it runs without, slowly); ITK's GrowCut segments from a click.
+REQUIREMENTS = {"numba": "numba>=0.59"}
+GROWCUT_REQUIREMENTS = {"itk": "itk-growcut>=1.0.1"}
 
 
 class FocalOsteoDefect(ScriptedLoadableModule):
@@ -138,9 +140,10 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
 
     def _run(self, recompute):
         p = self._parameterNode
+        growcut = not recompute and not p.segmentation
         self.runWithPackages(
             f"Measuring {p.level}",
-            REQUIREMENTS,
+            {**REQUIREMENTS, **(GROWCUT_REQUIREMENTS if growcut else {})},
             "The focal defect measurement",
             lambda progress: self.logic.process(p, progress, recompute),
         )
