@@ -125,3 +125,28 @@ def test_rater_icc_table(slicer_app):
         {"feature": "voxels", "icc": 1.0, "kept": "True"},
         {"feature": "t1_mean", "icc": 0.5, "kept": "False"},
     ]
+
+
+def test_real_extraction_through_the_bridge(slicer_app):
+    """The logic layer's pyradiomics extraction on nodes: one row per level + patient row."""
+    logic = pytest.importorskip("osteoimaging.radiomics", reason="not on this branch yet")
+    pytest.importorskip("radiomics", reason="pyradiomics not installed")
+    from osteoimaging.mrml.radiomics_workflow import LEVELS, run_extraction, run_model
+    from osteoimaging.mrml.tables import table_rows
+
+    t1_node, t2_node, seg, _, _ = _scene(slicer_app)
+    table = run_extraction(t1_node, t2_node, seg, "reference-9")
+    rows = table_rows(table)
+    assert [r["level"] for r in rows] == [*LEVELS, "patient"]
+    features = [c for c in rows[0] if c.startswith(("T1_", "T2_"))]
+    assert features and all(np.isfinite(rows[0][c]) for c in features)
+
+    model = logic.published_model()
+    scores = {r["level"]: r for r in table_rows(run_model(table, model))}
+    assert set(scores) == {*LEVELS, "patient"}
+    frame = pd.DataFrame(rows).drop(columns=["region"])
+    expected = logic.apply_model(model, frame).set_index("level")
+    for level, row in scores.items():
+        assert row["radscore"] == pytest.approx(expected.loc[level, "radscore"])
+        called = "abnormal bone mass" if expected.loc[level, "predicted"] else "normal"
+        assert row["call"] == called
