@@ -1,0 +1,11 @@
+"""Focal osteoporosis defect measurement (Li et al., JOR Spine 2022;5(1):e1195).
+
+Voxel maps of intercept width, focal BMD loss and focal BMC loss from a CT, a vertebral
+body mask and a HU → BMD calibration; see ``docs/method.md``.
+"""
+
+from osteoimaging.focal.outputs import write_focal_outputs
+from osteoimaging.focal.parameters import FocalParameters
+from osteoimaging.focal.pipeline import FocalResult, measure_focal
+
+__all__ = ["FocalParameters", "FocalResult", "measure_focal", "write_focal_outputs"]

@@ -1,0 +1,305 @@
+"""Radscore model: train-only z-score, LASSO logistic regression with cross-validated strength.
+
+radscore = intercept + Σ βᵢ · (xᵢ − meanᵢ) / SDᵢ, the linear predictor of an L1-penalised
+(LASSO; Tibshirani R., J R Stat Soc B 1996;58:267–288) logistic regression, as in the reference
+study. Means and SDs (sample SD, ddof = 1) come from the training set only. The penalty strength
+C (= 1/λ) is chosen from a log grid by stratified k-fold cross-validation on the training set,
+maximising the mean held-out log-likelihood (the "lambda.min" rule of glmnet's binomial
+deviance). The folds reuse the training set's z-scoring (as glmnet standardises once on the
+whole training set). Probability = 1 / (1 + exp(−radscore)); the cut-off is the Youden-optimal
+radscore on the training set.
+
+The model is a JSON file (features, means, SDs, coefficients, intercept, cut-off, link, training
+details and software versions) that :func:`apply_model` applies to new patients.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from osteoimaging.atomic import write_json
+from osteoimaging.errors import InputError
+from osteoimaging.log import logger
+from osteoimaging.stats.roc import youden_cutoff
+
+FORMAT = "osteoimaging-radscore-model"
+FORMAT_VERSION = 1
+DEFAULT_CS = tuple(float(c) for c in np.logspace(-2, 2, 25))
+
+
+@dataclass
+class RadscoreModel:
+    """A linear radscore on z-scored features (see the module docstring)."""
+
+    features: list[str]
+    means: list[float]
+    sds: list[float]
+    coefficients: list[float]
+    intercept: float
+    cutoff: float
+    link: str = "logit"  # "logit": probability = expit(radscore); "none": no probability
+    name: str = "radscore"
+    training: dict = field(default_factory=dict)
+    software: dict = field(default_factory=dict)
+    warning: str = ""
+    notes: dict = field(default_factory=dict)
+
+    def radscore(self, table: pd.DataFrame) -> np.ndarray:
+        """Radscore of each row of ``table`` (must hold every model feature, finite)."""
+        x = _matrix(table, self.features, "feature table")
+        z = (x - np.asarray(self.means)) / np.asarray(self.sds)
+        return self.intercept + z @ np.asarray(self.coefficients, dtype=float)
+
+    def to_dict(self) -> dict:
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, **asdict(self)}
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the software that produced a model (stored in its JSON)."""
+    import radiomics
+    import scipy
+    import sklearn
+
+    from osteoimaging._version import __version__
+
+    return {
+        "osteoimaging": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "pyradiomics": str(radiomics.__version__),
+    }
+
+
+def _matrix(table: pd.DataFrame, columns: list[str], what: str) -> np.ndarray:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{what} lacks {len(missing)} model feature(s): {', '.join(missing[:5])}"
+            + (" …" if len(missing) > 5 else "")
+        )
+    try:
+        x = table[columns].to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what}: non-numeric feature values ({exc})") from exc
+    bad = [c for c, ok in zip(columns, np.isfinite(x).all(axis=0), strict=True) if not ok]
+    if bad:
+        raise InputError(f"{what}: missing or non-finite values in {', '.join(bad[:5])}")
+    return x
+
+
+def _labels(y, n: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise InputError(f"{y.shape[0] if y.ndim else 0} labels for {n} cases")
+    if not set(np.unique(y).tolist()) <= {0, 1}:
+        raise InputError("labels must be 0 (normal) or 1 (abnormal)")
+    y = y.astype(int)
+    counts = np.bincount(y, minlength=2)
+    if counts.min() == 0:
+        raise InputError(
+            f"labels have a single class ({int(np.argmax(counts))} for all {n} cases); "
+            "training needs both normal and abnormal cases"
+        )
+    return y
+
+
+def zscore_parameters(
+    x: np.ndarray, names: list[str], drop_constant: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training means, sample SDs (ddof = 1) and a mask of the features kept.
+
+    A constant feature (SD 0) cannot be z-scored: InputError naming it, or dropped with a
+    warning when ``drop_constant``.
+    """
+    means = x.mean(axis=0)
+    sds = x.std(axis=0, ddof=1)
+    constant = ~(sds > 1e-12 * np.maximum(1.0, np.abs(means)))
+    if constant.any():
+        names_c = [n for n, c in zip(names, constant, strict=True) if c]
+        if not drop_constant:
+            raise InputError(
+                f"constant feature(s) in the training set cannot be z-scored: "
+                f"{', '.join(names_c[:5])}{' …' if len(names_c) > 5 else ''} "
+                "(remove them, or use --drop-constant)"
+            )
+        logger.warning("dropping %d constant feature(s): %s", len(names_c), ", ".join(names_c))
+    return means, sds, ~constant
+
+
+def _cv_choose_c(z: np.ndarray, y: np.ndarray, cs, folds: int, seed: int) -> tuple[float, list]:
+    """C maximising the mean held-out log-likelihood over stratified folds."""
+    from sklearn.model_selection import StratifiedKFold
+
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    scores = []
+    for c in cs:
+        fold_scores = []
+        for train, test in splitter.split(z, y):
+            fit = _lasso(c, seed).fit(z[train], y[train])
+            p = np.clip(fit.predict_proba(z[test])[:, 1], 1e-12, 1 - 1e-12)
+            fold_scores.append(np.mean(y[test] * np.log(p) + (1 - y[test]) * np.log(1 - p)))
+        scores.append(float(np.mean(fold_scores)))
+    best = int(np.argmax(scores))
+    return float(cs[best]), scores
+
+
+def _lasso(c: float, seed: int):
+    from sklearn.linear_model import LogisticRegression
+
+    # l1_ratio = 1 is the L1 (LASSO) penalty; `penalty=` is deprecated in scikit-learn ≥ 1.8.
+    return LogisticRegression(
+        C=c, l1_ratio=1.0, solver="saga", max_iter=10000, tol=1e-4, random_state=seed
+    )
+
+
+def train_model(
+    features: pd.DataFrame,
+    labels,
+    feature_names: list[str] | None = None,
+    *,
+    cv_folds: int = 5,
+    seed: int = 0,
+    cs=DEFAULT_CS,
+    drop_constant: bool = False,
+    name: str = "radscore",
+) -> RadscoreModel:
+    """Fit the z-score + LASSO logistic radscore on a training table (rows = patients)."""
+    names = list(feature_names) if feature_names is not None else _feature_columns(features)
+    if not names:
+        raise InputError("no feature columns (T1_…/T2_…) to train on")
+    x = _matrix(features, names, "training features")
+    y = _labels(labels, len(x))
+    if np.bincount(y).min() < cv_folds:
+        raise InputError(
+            f"the smaller class has {np.bincount(y).min()} cases; {cv_folds}-fold "
+            "cross-validation needs at least one per fold"
+        )
+    means, sds, keep = zscore_parameters(x, names, drop_constant)
+    names = [n for n, k in zip(names, keep, strict=True) if k]
+    means, sds, x = means[keep], sds[keep], x[:, keep]
+    z = (x - means) / sds
+    best_c, cv_scores = _cv_choose_c(z, y, list(cs), cv_folds, seed)
+    fit = _lasso(best_c, seed).fit(z, y)
+    coef = fit.coef_.ravel()
+    selected = np.flatnonzero(coef != 0.0)
+    if selected.size == 0:
+        logger.warning("LASSO kept no feature at the cross-validated C; radscore is constant")
+    model = RadscoreModel(
+        features=[names[i] for i in selected],
+        means=[float(means[i]) for i in selected],
+        sds=[float(sds[i]) for i in selected],
+        coefficients=[float(coef[i]) for i in selected],
+        intercept=float(fit.intercept_[0]),
+        cutoff=0.0,
+        name=name,
+        training={
+            "n_cases": len(y),
+            "n_abnormal": int(y.sum()),
+            "n_candidate_features": len(names),
+            "cv_folds": cv_folds,
+            "seed": seed,
+            "C": best_c,
+            "C_grid": [float(c) for c in cs],
+            "cv_mean_log_likelihood": cv_scores,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        software=software_versions(),
+    )
+    score = model.radscore(features)
+    model.cutoff = youden_cutoff(y, score)["threshold"] if np.ptp(score) > 0 else float(score[0])
+    return model
+
+
+def _feature_columns(table: pd.DataFrame) -> list[str]:
+    return [c for c in table.columns if str(c).startswith(("T1_", "T2_"))]
+
+
+def apply_model(model: RadscoreModel, features: pd.DataFrame) -> pd.DataFrame:
+    """Radscore, probability (logit link only) and predicted class (radscore ≥ cut-off)."""
+    score = model.radscore(features)
+    out = features[[c for c in ("case_id", "level") if c in features.columns]].copy()
+    out["radscore"] = score
+    out["probability"] = 1.0 / (1.0 + np.exp(-score)) if model.link == "logit" else np.nan
+    out["predicted"] = (score >= model.cutoff).astype(int)
+    return out.reset_index(drop=True)
+
+
+def save_model(model: RadscoreModel, path: str | Path) -> Path:
+    """Write the model JSON atomically."""
+    return write_json(path, model.to_dict())
+
+
+def load_model(path: str | Path) -> RadscoreModel:
+    """Read a model JSON written by :func:`save_model` (InputError if it is not one)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("model file not found", path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"not a JSON file ({exc})", path) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise InputError(f"not an OsteoImaging radscore model (format '{FORMAT}')", path)
+    fields = set(RadscoreModel.__dataclass_fields__)
+    try:
+        model = RadscoreModel(**{k: v for k, v in data.items() if k in fields})
+    except TypeError as exc:
+        raise InputError(f"incomplete model ({exc})", path) from exc
+    lengths = {len(model.features), len(model.means), len(model.sds), len(model.coefficients)}
+    if len(lengths) != 1:
+        raise InputError("features, means, SDs and coefficients differ in length", path)
+    if model.warning:
+        logger.warning("%s", model.warning)
+    return model
+
+
+# The reference study's published radscore (abbreviations as in the paper → pyradiomics names).
+PUBLISHED_TERMS = (
+    ("T1-OSS", "T1_original_shape_SurfaceVolumeRatio", 0.035),
+    ("T1-BGC", "T1_boxsigmaimage_glcm_Correlation", 0.013),
+    ("T2-OSS", "T2_original_shape_SurfaceVolumeRatio", 0.009),
+    ("T2-OGS", "T2_original_glszm_SmallAreaEmphasis", 0.004),
+    ("T1-V", "T1_original_shape_MeshVolume", -0.002),
+    ("T1-OSV", "T1_original_shape_VoxelVolume", -0.003),
+    ("T2-WGW", "T2_wavelet-LLH_glszm_LargeAreaHighGrayLevelEmphasis", -0.015),
+    ("T1-AGL", "T1_additivegaussiannoise_glszm_LowGrayLevelZoneEmphasis", -0.019),
+    ("T2-LFL", "T2_log-sigma-4-0-mm-3D_firstorder_Median", -0.027),
+)
+PUBLISHED_WARNING = (
+    "The published radscore's coefficients apply to features scaled in a way the paper does not "
+    "publish (it says only that features were z-scored, without the cohort means and SDs). This "
+    "preset applies them to the features exactly as given (mean 0, SD 1): standardise your "
+    "features the same way the study did, or its scores and cut-offs are meaningless. Prefer a "
+    "model trained on your own data."
+)
+
+
+def published_model() -> RadscoreModel:
+    """The reference study's published radscore as a model (identity scaling; see warning)."""
+    return RadscoreModel(
+        features=[f for _, f, _ in PUBLISHED_TERMS],
+        means=[0.0] * len(PUBLISHED_TERMS),
+        sds=[1.0] * len(PUBLISHED_TERMS),
+        coefficients=[c for _, _, c in PUBLISHED_TERMS],
+        intercept=0.538,
+        cutoff=0.525,
+        link="none",
+        name="published-reference-study",
+        software=software_versions(),
+        warning=PUBLISHED_WARNING,
+        notes={
+            "abbreviations": {a: f for a, f, _ in PUBLISHED_TERMS},
+            "published_cutoffs": {"training": 0.525, "validation": 0.542, "external": 0.529},
+            "published_auc_T1_T2": {"training": 0.839, "validation": 0.860, "external": 0.824},
+        },
+    )
