@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from mrml_harness import linear_field, oblique_direction
+from mrml_harness import linear_field, module_of_this_tree, oblique_direction
 
 from osteoimaging.errors import CancelledError, InputError
 from osteoimaging.volume import Volume
@@ -157,8 +157,9 @@ def test_bad_inputs(slicer_app):
 @pytest.mark.slow
 def test_real_measurement_on_a_phantom(slicer_app):
     """End to end with the logic layer: GrowCut from a click, focal maps, sub-region rows."""
-    focal = pytest.importorskip("osteoimaging.focal", reason="not on this branch yet")
-    segmentation = pytest.importorskip("osteoimaging.segmentation", reason="not on this branch yet")
+    focal = module_of_this_tree("osteoimaging.focal")
+    segmentation = module_of_this_tree("osteoimaging.segmentation")
+    module_of_this_tree("osteoimaging.subregions")
     from osteoimaging.calibration.linear import LinearCalibration
     from osteoimaging.mrml.focal_workflow import run_focal
     from osteoimaging.mrml.markups import add_seed
