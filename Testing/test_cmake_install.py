@@ -129,3 +129,58 @@ def test_module_cmake_lists_its_files(module, tmp_path):
         f"needed but not listed: {needed - listed}; listed, absent: {listed - needed}"
     )
     assert f"Resources/UI/{module}.ui" in listed and f"Resources/Icons/{module}.png" in listed
+
+
+STUB_SLICER_CONFIG = """
+# Stand-in for Slicer's SlicerConfig.cmake: records what the extension hands to its macros.
+set(Slicer_FOUND TRUE)
+set(Slicer_USE_FILE "${CMAKE_CURRENT_LIST_DIR}/UseSlicer.cmake")
+set(Slicer_EXTENSION_GENERATE_CONFIG "${CMAKE_CURRENT_LIST_DIR}/Empty.cmake")
+set(Slicer_EXTENSION_CPACK "${CMAKE_CURRENT_LIST_DIR}/Empty.cmake")
+"""
+STUB_USE_SLICER = """
+set(Slicer_QTSCRIPTEDMODULES_LIB_DIR "lib/Slicer-5.11/qt-scripted-modules")
+set(Slicer_INSTALL_QTSCRIPTEDMODULES_LIB_DIR "lib/Slicer-5.11/qt-scripted-modules")
+set(_record "${CMAKE_BINARY_DIR}/slicer_macros.txt")
+file(WRITE "${_record}" "")
+function(ctkMacroCompilePythonScript)
+  cmake_parse_arguments(A "NO_INSTALL_SUBDIR" "TARGET_NAME;DESTINATION_DIR;INSTALL_DIR"
+    "SCRIPTS;RESOURCES" ${ARGN})
+  file(APPEND "${_record}"
+    "compile|${CMAKE_CURRENT_SOURCE_DIR}|${A_SCRIPTS}|${A_RESOURCES}|${A_INSTALL_DIR}\\n")
+endfunction()
+function(slicerMacroBuildScriptedModule)
+  cmake_parse_arguments(A "WITH_GENERIC_TESTS" "NAME" "SCRIPTS;RESOURCES" ${ARGN})
+  file(APPEND "${_record}"
+    "module|${CMAKE_CURRENT_SOURCE_DIR}|${A_NAME}|${A_WITH_GENERIC_TESTS}\\n")
+endfunction()
+function(slicer_add_python_unittest)
+  file(APPEND "${_record}" "unittest|${ARGN}\\n")
+endfunction()
+"""
+
+
+def test_top_level_cmake_configures_and_installs_the_package(tmp_path):
+    """Configure the real top-level CMakeLists.txt against a stand-in Slicer: the package
+    files reach ctkMacroCompilePythonScript with the scripted-modules install folder, and
+    both modules are built with generic tests and their unit test."""
+    if shutil.which("c++") is None and shutil.which("g++") is None:
+        pytest.skip("no C++ compiler: project() cannot configure")
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "SlicerConfig.cmake").write_text(STUB_SLICER_CONFIG)
+    (stub / "UseSlicer.cmake").write_text(STUB_USE_SLICER)
+    (stub / "Empty.cmake").write_text("")
+    build = tmp_path / "build"
+    _run_cmake("-S", str(ROOT), "-B", str(build), f"-DSlicer_DIR={stub}", "-DBUILD_TESTING=ON")
+    records = [line.split("|") for line in (build / "slicer_macros.txt").read_text().splitlines()]
+    [compile_record] = [r for r in records if r[0] == "compile"]
+    _, source, scripts, resources, install_dir = compile_record
+    assert Path(source) == ROOT
+    assert install_dir == "lib/Slicer-5.11/qt-scripted-modules"
+    listed = set(scripts.split(";")) | set(filter(None, resources.split(";")))
+    assert listed == package_files(ROOT)
+    modules = {(Path(r[1]).name, r[2], r[3]) for r in records if r[0] == "module"}
+    assert modules == {(m, m, "TRUE") for m in MODULES}
+    unittests = {r[1] for r in records if r[0] == "unittest"}
+    assert unittests == {f"SCRIPT;{m}.py" for m in MODULES}
