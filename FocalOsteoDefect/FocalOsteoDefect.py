@@ -121,13 +121,13 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
         hasInput = bool(p.inputVolume and (p.seedPoints or p.segmentation))
         self.ui.applyButton.enabled = hasInput
         self.ui.recomputeButton.enabled = bool(p.inputVolume) and (
-            bool(p.segmentation) or self.logic.hasSegment(p.level)
+            bool(p.segmentation) or self.logic.hasSegment(p.inputVolume, p.level)
         )
         self.ui.manualCalibrationWidget.visible = p.calibration == CalibrationSource.MANUAL
         self.ui.profilePathLineEdit.enabled = p.calibration == CalibrationSource.PROFILE
         self.ui.phantomInsertsSelector.enabled = p.calibration == CalibrationSource.PHANTOM
         self.logic.showMap(p.inputVolume, p.level, p.displayedMap.value, p.overlayOpacity)
-        self.ui.resultsTableView.setMRMLTableNode(self.logic.resultsTable())
+        self.ui.resultsTableView.setMRMLTableNode(self.logic.resultsTable(p.inputVolume))
 
     def onPlaceSeed(self):
         p = self._parameterNode
@@ -168,7 +168,10 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
 
     def onExportTable(self):
         self._saveAs(
-            "Export table", "focal_results.csv", "CSV (*.csv);;TSV (*.tsv)", self.logic.exportTable
+            "Export table",
+            "focal_results.csv",
+            "CSV (*.csv);;TSV (*.tsv)",
+            lambda path: self.logic.exportTable(path, self._parameterNode),
         )
 
     def onSaveScene(self):
@@ -212,8 +215,8 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         else the level's segment of the OsteoImaging segmentation.
         """
         segmentation, seed = p.segmentation, p.seedPoints
-        if recompute and not segmentation:
-            segmentation = slicer.mrmlScene.GetFirstNodeByName(workflow.SEGMENTATION_NAME)
+        if recompute and not segmentation and p.inputVolume:
+            segmentation = workflow.vertebrae_segmentation(p.inputVolume, create=False)
         segment = (p.segmentName or p.level) if segmentation else None
         return workflow.run_focal(
             p.inputVolume,
@@ -227,37 +230,42 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
             align=p.alignment,
         )
 
-    def hasSegment(self, level):
-        node = slicer.mrmlScene.GetFirstNodeByName(workflow.SEGMENTATION_NAME)
+    def hasSegment(self, ctNode, level):
+        node = workflow.vertebrae_segmentation(ctNode, create=False) if ctNode else None
         return bool(node) and node.GetSegmentation().GetSegmentIdBySegmentName(level) != ""
 
-    def resultsTable(self):
-        return slicer.mrmlScene.GetFirstNodeByName(workflow.TABLE_NAME)
+    def resultsTable(self, ctNode):
+        return workflow.results_table(ctNode, create=False) if ctNode else None
 
     def showMap(self, ctNode, level, key, opacity):
         from osteoimaging.mrml.views import show_map
 
-        mapNode = workflow.find_map_node(slicer.mrmlScene, level, key)
-        if ctNode and mapNode:
+        mapNode = workflow.find_map_node(slicer.mrmlScene, level, key, ctNode) if ctNode else None
+        if mapNode:
             show_map(slicer.mrmlScene, ctNode, mapNode, opacity)
 
-    def saveReport(self, path, p=None, imagePng=None):
+    def saveReport(self, path, p, imagePng=None):
         """HTML report: the results table, the settings and (optionally) a view's image."""
         from osteoimaging.mrml.report import save_report
 
-        if self.resultsTable() is None:
-            raise InputError("measure a vertebra first")
-        notes = {"method": "Li et al., JOR Spine 2022;5(1):e1195 (focal osteoporosis defect)"}
-        if p is not None:
-            notes["calibration"] = p.calibration.label()
-            notes["parameters"] = repr(self.focalParameters(p))
-            notes["alignment"] = "end-plate fit" if p.alignment else "scanner axes"
-        save_report(self.resultsTable(), path, notes=notes, image_png=imagePng)
+        table = self.resultsTable(p.inputVolume)
+        if table is None:
+            raise InputError("measure a vertebra of this CT first")
+        notes = {
+            "method": "Li et al., JOR Spine 2022;5(1):e1195 (focal osteoporosis defect)",
+            "calibration": p.calibration.label(),
+            "parameters": repr(self.focalParameters(p)),
+            "alignment": "end-plate fit" if p.alignment else "scanner axes",
+        }
+        save_report(table, path, notes=notes, image_png=imagePng)
 
-    def exportTable(self, path):
+    def exportTable(self, path, p):
         from osteoimaging.mrml.tables import save_table
 
-        save_table(self.resultsTable(), path)
+        table = self.resultsTable(p.inputVolume)
+        if table is None:
+            raise InputError("measure a vertebra of this CT first")
+        save_table(table, path)
 
     def saveScene(self, path):
         from osteoimaging.mrml.bundles import save_bundle
@@ -309,7 +317,7 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
             p.level = level
             run = logic.process(p)
             self.assertEqual(set(run.map_nodes), set(MAP_KEYS))
-        rows = table_rows(logic.resultsTable())
+        rows = table_rows(logic.resultsTable(ctNode))
         self.assertEqual([r["level"] for r in rows], ["L1", "L2"])
         self.assertGreater(rows[0]["focal_bmc_loss_mm"], 0.0)
         self.assertAlmostEqual(rows[0]["focal_bmc_loss_mm"], rows[1]["focal_bmc_loss_mm"])

@@ -43,7 +43,7 @@ def _measure(ct, mask, calibration, params, progress=None, align=False):
 
 
 def test_seed_then_segment_then_recompute(slicer_app):
-    from osteoimaging.mrml.focal_workflow import SEGMENTATION_NAME, run_focal
+    from osteoimaging.mrml.focal_workflow import run_focal, vertebrae_segmentation
     from osteoimaging.mrml.markups import add_seed
     from osteoimaging.mrml.segmentations import (
         mask_to_segment,
@@ -75,7 +75,8 @@ def test_seed_then_segment_then_recompute(slicer_app):
         regions=False,
     )
     np.testing.assert_allclose(seen["seed"], seed_lps, atol=1e-9)
-    vertebrae = scene.GetFirstNodeByName(SEGMENTATION_NAME)
+    vertebrae = vertebrae_segmentation(ct_node, create=False)
+    assert vertebrae.GetName() == "OsteoImaging vertebrae"
     np.testing.assert_array_equal(
         segment_to_mask(vertebrae, run.segment_id, ct_node).array, grown.array
     )
@@ -111,6 +112,43 @@ def test_seed_then_segment_then_recompute(slicer_app):
         ("L2", l2.array.sum()),
     ]
     assert scene.GetNodesByClass("vtkMRMLTableNode").GetNumberOfItems() == 1
+
+
+def test_two_cts_keep_their_own_maps_segments_and_tables(slicer_app):
+    """L1 of one CT does not replace L1 of another (two patients, or scan and rescan)."""
+    from osteoimaging.mrml.focal_workflow import (
+        find_map_node,
+        results_table,
+        run_focal,
+        vertebrae_segmentation,
+    )
+    from osteoimaging.mrml.markups import add_seed
+    from osteoimaging.mrml.tables import table_rows
+    from osteoimaging.mrml.volumes import volume_to_node
+
+    ct = _ct()
+    boxes = [_box(ct, (4, 6, 8), (12, 14, 16)), _box(ct, (2, 2, 2), (6, 9, 11))]
+    nodes = [volume_to_node(ct, slicer_app.scene, name) for name in ("CT a", "CT b")]
+    seed = add_seed(slicer_app.scene, (0.0, 0.0, 0.0))
+    for node, box in zip(nodes, boxes, strict=True):
+        run_focal(
+            node,
+            "L1",
+            seed_node=seed,
+            grow=lambda volume, point, progress=None, box=box: box,
+            measure_fn=_measure,
+            regions=False,
+        )
+    tables = [results_table(n, create=False) for n in nodes]
+    segmentations = [vertebrae_segmentation(n, create=False) for n in nodes]
+    maps = [find_map_node(slicer_app.scene, "L1", "bmd", n) for n in nodes]
+    assert len({t.GetID() for t in tables}) == len({s.GetID() for s in segmentations}) == 2
+    assert len({m.GetID() for m in maps}) == 2
+    names = [t.GetName() for t in tables]
+    assert names == ["OsteoImaging focal results", "OsteoImaging focal results_1"]
+    for table, box in zip(tables, boxes, strict=True):
+        [row] = table_rows(table)
+        assert row["roi_voxels"] == box.array.sum()
 
 
 def test_progress_and_cancel(slicer_app):
@@ -161,7 +199,7 @@ def test_real_measurement_on_a_phantom(slicer_app):
     segmentation = module_of_this_tree("osteoimaging.segmentation")
     module_of_this_tree("osteoimaging.subregions")
     from osteoimaging.calibration.linear import LinearCalibration
-    from osteoimaging.mrml.focal_workflow import run_focal
+    from osteoimaging.mrml.focal_workflow import run_focal, vertebrae_segmentation
     from osteoimaging.mrml.markups import add_seed
     from osteoimaging.mrml.segmentations import segment_to_mask
     from osteoimaging.mrml.tables import table_rows
@@ -185,9 +223,7 @@ def test_real_measurement_on_a_phantom(slicer_app):
     seed = add_seed(slicer_app.scene, np.array([-8.0, 4.0, 0.0]) * [-1, -1, 1])  # in the body
     run = run_focal(ct_node, "L2", seed_node=seed, calibration=calibration, params=params)
 
-    segment_mask = segment_to_mask(
-        slicer_app.scene.GetFirstNodeByName("OsteoImaging vertebrae"), run.segment_id, ct_node
-    )
+    segment_mask = segment_to_mask(vertebrae_segmentation(ct_node), run.segment_id, ct_node)
     assert segmentation.dice(segment_mask.array, mask.array) > 0.9
     # The table and maps are exactly what the logic layer gives for that segment.
     grown = focal.measure_focal(ct, segment_mask, calibration, params)

@@ -119,11 +119,23 @@ def profile_calibration(path):
     return load_profile(path).calibration()
 
 
-def vertebrae_segmentation(scene, ct_node):
-    """The scene's OsteoImaging segmentation node on the CT grid (created once)."""
-    node = scene.GetFirstNodeByName(SEGMENTATION_NAME)
-    if node is None or not node.IsA("vtkMRMLSegmentationNode"):
-        node = new_segmentation_node(scene, SEGMENTATION_NAME, ct_node)
+def _find_node(scene, cls: str, **attributes: str):
+    """The first node of class ``cls`` whose ``OsteoImaging.<name>`` attributes match."""
+    nodes = scene.GetNodesByClass(cls)
+    for i in range(nodes.GetNumberOfItems()):
+        node = nodes.GetItemAsObject(i)
+        if all(node.GetAttribute(f"OsteoImaging.{k}") == v for k, v in attributes.items()):
+            return node
+    return None
+
+
+def vertebrae_segmentation(ct_node, create: bool = True):
+    """The segmentation holding the bodies grown on ``ct_node`` (one per CT, on its grid)."""
+    scene = ct_node.GetScene()
+    node = _find_node(scene, "vtkMRMLSegmentationNode", ct=ct_node.GetID())
+    if node is None and create:
+        node = new_segmentation_node(scene, scene.GenerateUniqueName(SEGMENTATION_NAME), ct_node)
+        node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
     return node
 
 
@@ -135,9 +147,11 @@ def body_mask(
     seed_node=None,
     grow: Callable = grow_body_from_seed,
     progress: ProgressCallback | None = None,
+    ct: Volume | None = None,
 ) -> tuple[Volume, Any, str]:
     """(mask on the CT grid, segmentation node, segment ID) for one level.
 
+    ``ct`` is ``ct_node`` as a Volume when the caller has it already.
     With a segmentation and segment: that segment. With a seed point: the body grown
     from it, stored as (or replacing) the segment named ``level`` of the OsteoImaging
     segmentation, so it can be edited and measured again.
@@ -151,9 +165,9 @@ def body_mask(
         )
     if seed_node is None:
         raise InputError("choose a segmentation and segment, or click the vertebral body")
-    ct = node_to_volume(ct_node)
+    ct = ct if ct is not None else node_to_volume(ct_node)
     mask = grow(ct, seed_lps(seed_node), progress=progress)
-    segmentation_node = vertebrae_segmentation(ct_node.GetScene(), ct_node)
+    segmentation_node = vertebrae_segmentation(ct_node)
     try:
         existing = find_segment(segmentation_node, level)
     except InputError:
@@ -162,22 +176,23 @@ def body_mask(
     return segment_to_mask(segmentation_node, segment_id, ct_node), segmentation_node, segment_id
 
 
-def find_map_node(scene, level: str, key: str):
-    """The map node of ``level`` and map ``key`` made by an earlier run, or None."""
-    nodes = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
-    for i in range(nodes.GetNumberOfItems()):
-        node = nodes.GetItemAsObject(i)
-        if node.GetAttribute("OsteoImaging.map") == key and (
-            node.GetAttribute("OsteoImaging.level") == level
-        ):
-            return node
-    return None
+def find_map_node(scene, level: str, key: str, ct_node):
+    """The map node of ``ct_node``'s ``level`` and map ``key`` from an earlier run, or None."""
+    return _find_node(scene, "vtkMRMLScalarVolumeNode", map=key, level=level, ct=ct_node.GetID())
 
 
-def results_table(scene):
-    """The scene's focal results table node (created once)."""
-    node = scene.GetFirstNodeByName(TABLE_NAME)
-    return node if node is not None else new_results_table(scene, TABLE_NAME)
+def results_table(ct_node, create: bool = True):
+    """The focal results table of ``ct_node`` (one per CT; created on first use).
+
+    Named ``OsteoImaging focal results`` (made unique), never after the CT, whose name
+    may come from DICOM.
+    """
+    scene = ct_node.GetScene()
+    node = _find_node(scene, "vtkMRMLTableNode", ct=ct_node.GetID())
+    if node is None and create:
+        node = new_results_table(scene, scene.GenerateUniqueName(TABLE_NAME))
+        node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
+    return node
 
 
 def _row(values: dict[str, Any]) -> dict[str, Any]:
@@ -221,13 +236,13 @@ def store_result(
     """
     run = FocalRun(level=level, segment_id=segment_id, values=dict(result.values))
     for key, volume in result.maps.items():
-        node = find_map_node(scene, level, key)
+        node = find_map_node(scene, level, key, ct_node)
         name = f"{level} {map_nodes.style_for(key).label}"
         node = map_nodes.map_to_node(volume, scene, key, name=name, node=node)
         node.SetAttribute("OsteoImaging.level", level)
         node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
         run.map_nodes[key] = node
-    table = results_table(scene)
+    table = results_table(ct_node)
     set_result_row(table, level, "body", _row(run.values))
     for region, row in (subregion_rows(result) if regions else {}).items():
         set_result_row(table, level, region, row)
@@ -256,10 +271,17 @@ def run_focal(
         raise InputError(f"vertebra level must be one of {', '.join(LEVELS)}, got {level!r}")
     scene = ct_node.GetScene()
     report(progress, 0.0, "vertebral body")
-    mask, _, segment_id = body_mask(
-        ct_node, level, segmentation_node, segment, seed_node, grow, sub_progress(progress, 0, 0.2)
-    )
     ct = node_to_volume(ct_node)
+    mask, _, segment_id = body_mask(
+        ct_node,
+        level,
+        segmentation_node,
+        segment,
+        seed_node,
+        grow,
+        sub_progress(progress, 0, 0.2),
+        ct=ct,
+    )
     logger.info("focal defect %s: %d mask voxels", level, int(mask.array.sum()))
     result = measure_fn(
         ct, mask, calibration, params, sub_progress(progress, 0.2, 0.95), align=align
