@@ -297,6 +297,7 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
             depth_mm=28,
             height_mm=18,
             posterior_elements=False,
+            hires_mm=0.2,
             defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
         )
         ct, mask, _ = vertebra_ct(spec)
