@@ -206,14 +206,8 @@ def test_real_measurement_on_a_phantom(slicer_app):
     from osteoimaging.mrml.volumes import node_to_volume, volume_to_node
     from osteoimaging.phantoms import FocalDefect, VertebraSpec, vertebra_ct
 
-    spec = VertebraSpec(
-        width_mm=36,
-        depth_mm=28,
-        height_mm=18,
-        posterior_elements=False,
-        hires_mm=0.2,
-        defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
-    )
+    # A full-size body with posterior elements: GrowCut must not leak into the pedicles.
+    spec = VertebraSpec(hires_mm=0.2, defects=[FocalDefect((6.0, -3.0, 2.0), (5.0, 4.0, 4.0))])
     ct, mask, truth = vertebra_ct(spec)
     calibration = LinearCalibration.manual(
         truth["calibration"]["slope"], truth["calibration"]["intercept"]
