@@ -39,7 +39,7 @@ def package_install_list(source_dir: Path, tmp_path: Path) -> set[str]:
         "-P",
         str(ROOT / "CMake" / "OsteoImagingLogicFiles.cmake"),
     )
-    return {line for line in out.read_text().splitlines() if line}
+    return {line for line in out.read_text(encoding="utf-8").splitlines() if line}
 
 
 def module_cmake_lists(module: str, tmp_path: Path) -> dict[str, list[str]]:
@@ -59,10 +59,11 @@ macro(slicer_add_python_unittest)
 endmacro()
 set(BUILD_TESTING ON)
 include("{(ROOT / module / "CMakeLists.txt").as_posix()}")
-"""
+""",
+        encoding="utf-8",
     )
     _run_cmake("-P", str(script))
-    entries = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    entries = dict(line.split("=", 1) for line in out.read_text(encoding="utf-8").splitlines())
     return {key: [v for v in value.split(";") if v] for key, value in entries.items()}
 
 
@@ -92,8 +93,8 @@ def test_a_new_file_is_picked_up(tmp_path):
             ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     (tree / "osteoimaging" / "newpart").mkdir()
-    (tree / "osteoimaging" / "newpart" / "thing.py").write_text("X = 1\n")
-    (tree / "osteoimaging" / "newpart" / "preset.yaml").write_text("a: 1\n")
+    (tree / "osteoimaging" / "newpart" / "thing.py").write_text("X = 1\n", encoding="utf-8")
+    (tree / "osteoimaging" / "newpart" / "preset.yaml").write_text("a: 1\n", encoding="utf-8")
     installed = package_install_list(tree, tmp_path)
     assert {"osteoimaging/newpart/thing.py", "osteoimaging/newpart/preset.yaml"} <= installed
     assert package_files(tree) <= installed
@@ -168,12 +169,15 @@ def test_top_level_cmake_configures_and_installs_the_package(tmp_path):
         pytest.skip("no C++ compiler: project() cannot configure")
     stub = tmp_path / "stub"
     stub.mkdir()
-    (stub / "SlicerConfig.cmake").write_text(STUB_SLICER_CONFIG)
-    (stub / "UseSlicer.cmake").write_text(STUB_USE_SLICER)
-    (stub / "Empty.cmake").write_text("")
+    (stub / "SlicerConfig.cmake").write_text(STUB_SLICER_CONFIG, encoding="utf-8")
+    (stub / "UseSlicer.cmake").write_text(STUB_USE_SLICER, encoding="utf-8")
+    (stub / "Empty.cmake").write_text("", encoding="utf-8")
     build = tmp_path / "build"
     _run_cmake("-S", str(ROOT), "-B", str(build), f"-DSlicer_DIR={stub}", "-DBUILD_TESTING=ON")
-    records = [line.split("|") for line in (build / "slicer_macros.txt").read_text().splitlines()]
+    records = [
+        line.split("|")
+        for line in (build / "slicer_macros.txt").read_text(encoding="utf-8").splitlines()
+    ]
     [compile_record] = [r for r in records if r[0] == "compile"]
     _, source, scripts, resources, install_dir = compile_record
     assert Path(source) == ROOT

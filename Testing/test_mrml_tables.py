@@ -42,7 +42,7 @@ def test_saved_table_file(slicer_app, tmp_path, suffix, delimiter):
     from osteoimaging.mrml.tables import save_table
 
     path = save_table(_filled(slicer_app), tmp_path / f"results{suffix}")
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter=delimiter))
     assert [r["level"] for r in rows] == ["L1", "L2", "L2"]
     assert float(rows[1]["focal_bmc_loss_mm"]) == 2.5

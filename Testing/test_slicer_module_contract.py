@@ -226,7 +226,7 @@ def test_extensions_index_entry_matches_cmake():
     """Resources/OsteoImaging.json is an ExtensionsIndex catalog entry consistent with CMake."""
     import json
 
-    entry = json.loads((ROOT / "Resources" / "OsteoImaging.json").read_text())
+    entry = json.loads((ROOT / "Resources" / "OsteoImaging.json").read_text(encoding="utf-8"))
     assert entry["$schema"].endswith("slicer-extension-catalog-entry-schema-v1.0.1.json#")
     assert set(entry) == {
         "$schema",
@@ -237,7 +237,7 @@ def test_extensions_index_entry_matches_cmake():
         "scm_url",
         "tier",
     }
-    cmake = (ROOT / "CMakeLists.txt").read_text()
+    cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
     assert re.search(r"^project\(OsteoImaging\)$", cmake, re.M)
     category = re.search(r'set\(EXTENSION_CATEGORY "([^"]+)"\)', cmake).group(1)
     assert entry["category"] == category == "Quantification"
