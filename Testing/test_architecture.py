@@ -76,7 +76,11 @@ def test_ruff_clean():
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (it is in the [test] extra)")
     out = subprocess.run(
-        [ruff, "check", "--no-cache", str(ROOT)], capture_output=True, text=True, cwd=ROOT
+        [ruff, "check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stdout + out.stderr
 

@@ -14,7 +14,9 @@ from osteoimaging.volume import Volume
 
 
 def run(cmd: list[str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout
+    )
 
 
 def test_help_and_version(osteo_cmd):

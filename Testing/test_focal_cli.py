@@ -14,7 +14,9 @@ from osteoimaging.imageio import write_image
 
 
 def _run(cmd, *args, timeout=300):
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")

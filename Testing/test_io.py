@@ -9,7 +9,7 @@ import pytest
 import SimpleITK as sitk
 
 from osteoimaging.errors import InputError
-from osteoimaging.imageio import list_dicom_series, read_image, write_image
+from osteoimaging.imageio import keep_locale, list_dicom_series, read_image, write_image
 from osteoimaging.validation import read_mask
 from osteoimaging.volume import Volume, format_triplet
 
@@ -155,7 +155,8 @@ def _write_dicom_series(folder: Path, uid: str, modality: str, n: int = 3) -> No
         }.items():
             sl.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"{uid}_{k}.dcm"))
-        writer.Execute(sl)
+        with keep_locale():
+            writer.Execute(sl)
 
 
 def test_dicom_folder_with_several_series(tmp_path):
@@ -173,6 +174,15 @@ def test_dicom_folder_with_several_series(tmp_path):
     assert "Doe" not in repr(vol.metadata)
     with pytest.raises(InputError, match="not found"):
         read_image(folder, series_uid="9.9")
+
+
+def test_dicom_io_keeps_the_locale(tmp_path):
+    import locale
+
+    before = locale.getpreferredencoding(False)
+    _write_dicom_series(tmp_path / "d", "1.2.826.0.1.3", "CT")
+    read_image(tmp_path / "d")
+    assert locale.getpreferredencoding(False) == before
 
 
 def test_dicom_folder_picks_the_ct_among_other_modalities(tmp_path):

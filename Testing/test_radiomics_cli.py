@@ -13,7 +13,9 @@ import pytest
 def _run(osteo_cmd: list[str], args: str, cwd, ok: bool = True) -> subprocess.CompletedProcess:
     """Run ``osteo radiomics ARGS`` in ``cwd``; with ``ok`` assert it succeeded."""
     cmd = [*osteo_cmd, "radiomics", *shlex.split(args)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, encoding="utf-8", cwd=cwd, timeout=300
+    )
     if ok:
         assert done.returncode == 0, done.stderr
     return done

@@ -7,7 +7,9 @@ No DICOM patient field (name, ID, birth date) is read into metadata or logged.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import locale
 import math
 import struct
 import zlib
@@ -33,6 +35,19 @@ _DICOM_TAGS = {
     "0018|0050": "slice_thickness_mm",
     "0008|103e": "series_description",
 }
+
+
+@contextlib.contextmanager
+def keep_locale():
+    """Restore the C library locale after GDCM, which switches it to "C" while writing DICOM.
+
+    Left changed, Python's default text encoding turns ASCII for the rest of the process.
+    """
+    saved = locale.setlocale(locale.LC_ALL)
+    try:
+        yield
+    finally:
+        locale.setlocale(locale.LC_ALL, saved)
 
 
 def _suffix(path: Path) -> str:
@@ -97,7 +112,9 @@ def list_dicom_series(folder: str | Path) -> list[dict]:
     """The DICOM series in ``folder``: UID, modality, number of files, description."""
     folder = Path(folder)
     series = []
-    for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)) or ():
+    with keep_locale():
+        uids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(folder)) or ()
+    for uid in uids:
         files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(folder), uid)
         info = {"uid": uid, "files": len(files), "modality": "", "series_description": ""}
         try:
@@ -143,7 +160,8 @@ def _read_dicom(folder: Path, series_uid: str | None) -> Volume:
     reader.MetaDataDictionaryArrayUpdateOn()
     reader.LoadPrivateTagsOff()
     try:
-        image = reader.Execute()
+        with keep_locale():
+            image = reader.Execute()
     except RuntimeError as exc:
         raise InputError(f"cannot read DICOM series ({_first_line(exc)})", folder) from exc
     meta: dict = {"format": "dicom", "series_uid": uid, "n_files": len(files)}

@@ -154,11 +154,16 @@ def _cv_choose_c(z: np.ndarray, y: np.ndarray, cs, folds: int, seed: int) -> tup
 
 
 def _lasso(c: float, seed: int):
+    import sklearn
     from sklearn.linear_model import LogisticRegression
 
     # l1_ratio = 1 is the L1 (LASSO) penalty; `penalty=` is deprecated in scikit-learn ≥ 1.8.
+    # Older releases (the only ones for Python 3.10) need penalty="elasticnet" for l1_ratio to
+    # apply; with l1_ratio = 1 that is the same L1 objective.
+    major, minor = (int(v) for v in sklearn.__version__.split(".")[:2])
+    legacy = {"penalty": "elasticnet"} if (major, minor) < (1, 8) else {}
     return LogisticRegression(
-        C=c, l1_ratio=1.0, solver="saga", max_iter=10000, tol=1e-4, random_state=seed
+        C=c, l1_ratio=1.0, solver="saga", max_iter=10000, tol=1e-4, random_state=seed, **legacy
     )
 
 

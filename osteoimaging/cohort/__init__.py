@@ -1,0 +1,16 @@
+"""Cohort research: manifest, resumable Dask batch and per-case jobs."""
+
+from osteoimaging.cohort.batch import BatchSummary, run_batch
+from osteoimaging.cohort.jobs import focal_job, mask_stats_job, resolve_job
+from osteoimaging.cohort.manifest import Case, read_manifest, sanitise_case_id
+
+__all__ = [
+    "BatchSummary",
+    "Case",
+    "focal_job",
+    "mask_stats_job",
+    "read_manifest",
+    "resolve_job",
+    "run_batch",
+    "sanitise_case_id",
+]

@@ -1,0 +1,61 @@
+"""Content hashes that decide whether a case is already done (resumable batches).
+
+A case's hash covers the *content* of its input files (the CT file or every file of a
+DICOM folder, the mask, a calibration profile), the per-case inputs that change the
+measurement (labels, seeds, level names, calibration), the job's identity, its
+parameters and the software version. Covariates (age, group, …) are not hashed: they
+are joined to the results at aggregation time, so editing them never forces a re-run.
+Paths are not hashed either: moving the data does not invalidate finished cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from osteoimaging._version import __version__
+
+_CHUNK = 1 << 20
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's files (relative names + bytes, sorted)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with f.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal objects give equal text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def case_hash(case: dict, params: dict, job_id: str) -> str:
+    """The hash of everything that determines a case's results."""
+    calibration = case.get("calibration", "none")
+    inputs = {
+        "ct": file_digest(case["ct"]),
+        "mask": file_digest(case["mask"]) if case.get("mask") else None,
+        "calibration": calibration
+        if calibration == "none" or calibration.startswith("manual:")
+        else file_digest(calibration),
+    }
+    record = {
+        "software_version": __version__,
+        "job": job_id,
+        "params": params,
+        "inputs": inputs,
+        "labels": case.get("labels"),
+        "seeds": case.get("seeds"),
+        "levels": case.get("levels"),
+    }
+    return hashlib.sha256(canonical_json(record).encode()).hexdigest()
