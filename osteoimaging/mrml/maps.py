@@ -136,7 +136,8 @@ def style_map_node(node, key: str, units: str | None = None) -> None:
     node.SetVoxelValueUnits(_coded(style.ucum, style.units))
     node.SetAttribute("OsteoImaging.map", key)
     node.SetAttribute("OsteoImaging.units", style.units)
-    legend = slicer.vtkSlicerColorLogic.AddDefaultColorLegendDisplayNode(node)
+    add_legend = getattr(slicer.vtkSlicerColorLogic, "AddDefaultColorLegendDisplayNode", None)
+    legend = add_legend(node) if add_legend is not None else None  # Slicer ≥ 4.13
     if legend is not None:
         legend.SetTitleText(f"{style.label} ({style.units})")
         legend.SetLabelFormat(style.label_format)
@@ -157,4 +158,5 @@ def map_to_node(volume: Volume, scene, key: str, name: str | None = None, node=N
 
 def legend_node(node):
     """The colour legend display node of a map node (None if there is none)."""
-    return slicer.vtkSlicerColorLogic.GetColorLegendDisplayNode(node)
+    get_legend = getattr(slicer.vtkSlicerColorLogic, "GetColorLegendDisplayNode", None)
+    return get_legend(node) if get_legend is not None else None

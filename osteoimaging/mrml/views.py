@@ -24,7 +24,7 @@ def show_map(scene, ct_node, map_node, opacity: float = 0.6, legend: bool = True
     ``map_node`` None clears the foreground. Only the shown map's colour legend is
     made visible.
     """
-    import slicer
+    from osteoimaging.mrml.maps import legend_node
 
     for composite in composite_nodes(scene):
         composite.SetBackgroundVolumeID(ct_node.GetID() if ct_node is not None else None)
@@ -34,7 +34,7 @@ def show_map(scene, ct_node, map_node, opacity: float = 0.6, legend: bool = True
     for i in range(legends.GetNumberOfItems()):
         legends.GetItemAsObject(i).SetVisibility(False)
     if map_node is not None and legend:
-        node = slicer.vtkSlicerColorLogic.GetColorLegendDisplayNode(map_node)
+        node = legend_node(map_node)
         if node is not None:
             node.SetVisibility(True)
 
