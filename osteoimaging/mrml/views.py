@@ -11,6 +11,8 @@ import numpy as np
 import vtk
 from vtk.util import numpy_support
 
+from osteoimaging.mrml.maps import legend_node
+
 
 def composite_nodes(scene) -> list:
     """All slice composite nodes of the scene (one per slice view)."""
@@ -24,8 +26,6 @@ def show_map(scene, ct_node, map_node, opacity: float = 0.6, legend: bool = True
     ``map_node`` None clears the foreground. Only the shown map's colour legend is
     made visible.
     """
-    from osteoimaging.mrml.maps import legend_node
-
     for composite in composite_nodes(scene):
         composite.SetBackgroundVolumeID(ct_node.GetID() if ct_node is not None else None)
         composite.SetForegroundVolumeID(map_node.GetID() if map_node is not None else None)
