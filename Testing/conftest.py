@@ -30,3 +30,7 @@ def shared_data():
 def osteo_cmd() -> list[str]:
     """The command that runs the CLI with this interpreter (works without the script)."""
     return [sys.executable, "-m", "osteoimaging"]
+
+
+# The headless Slicer-core fixture of the MRML bridge tests (skips without slicer-core).
+from mrml_harness import slicer_app  # noqa: E402, F401

@@ -79,7 +79,7 @@ def test_focal_bad_input_is_one_line_exit_2(osteo_cmd, inputs, tmp_path, args, m
 
 def test_focal_missing_mask_and_mismatched_grid(osteo_cmd, inputs, tmp_path):
     done = _run(osteo_cmd, "focal", str(inputs / "ct.nrrd"), "--out", str(tmp_path / "o"))
-    assert done.returncode == 2 and "give the vertebral-body mask" in done.stderr
+    assert done.returncode == 2 and "give the vertebral body: --mask MASK" in done.stderr
     other = tmp_path / "other.nrrd"
     _, mask = vertebra_scan(spacing_mm=(0.5, 0.5, 1.0))
     write_image(mask.with_array(mask.array.astype(np.uint8)), other)
@@ -89,6 +89,40 @@ def test_focal_missing_mask_and_mismatched_grid(osteo_cmd, inputs, tmp_path):
     done = _run(osteo_cmd, "focal", str(inputs / "ct.nrrd"), "--mask", str(inputs / "nope.nrrd"),
                 "--out", str(tmp_path / "o"))  # fmt: skip
     assert done.returncode == 2 and "file not found" in done.stderr
+
+
+def test_focal_with_a_label_map_and_levels(osteo_cmd, inputs, tmp_path):
+    """Issue 4's selection through ``osteo focal``: label 3 named L1, no alignment."""
+    out = tmp_path / "out"
+    done = _run(osteo_cmd, "focal", str(inputs / "ct.nrrd"), "--labels",
+                str(inputs / "labels.nii.gz"), "--levels", "L1", "--label-values", "3",
+                "--no-align", "--angle-step-deg", "30", "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "L1:" in done.stdout and "focal BMC loss" in done.stdout
+    assert (out / "results.csv").read_text().startswith("level,")
+    assert (out / "L1" / "maps" / "focal_bmc_loss.nrrd").exists()
+    done = _run(osteo_cmd, "focal", str(inputs / "ct.nrrd"), "--mask", str(inputs / "mask.nrrd"),
+                "--labels", str(inputs / "labels.nii.gz"), "--out", str(out))  # fmt: skip
+    assert done.returncode == 2 and "not both" in done.stderr
+
+
+def test_focal_with_a_calibration_profile(osteo_cmd, inputs, tmp_path):
+    from osteoimaging.calibration.presets import load_preset
+    from osteoimaging.calibration.profile import profile_from_preset, save_profile
+
+    preset = load_preset("qrm_bdc_6")
+    hu = (np.array(preset.densities) + 5.0) / 0.8  # BMD = 0.8 HU − 5, the phantom's own
+    profile = save_profile(profile_from_preset("scanA", preset, [hu]), tmp_path / "scanA.json")
+    out = tmp_path / "out"
+    base = ["focal", str(inputs / "ct.nrrd"), "--mask", str(inputs / "mask.nrrd")]
+    done = _run(osteo_cmd, *base, "--calibration", str(profile), "--angle-step-deg", "90",
+                "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    cal = json.loads((out / "results.json").read_text())["calibration"]
+    assert cal["source"] == "profile:scanA" and cal["slope"] == pytest.approx(0.8)
+    done = _run(osteo_cmd, *base, "--calibration", str(profile), "--slope", "1",
+                "--intercept", "0", "--out", str(out))  # fmt: skip
+    assert done.returncode == 2 and "not both" in done.stderr
 
 
 @pytest.mark.slow

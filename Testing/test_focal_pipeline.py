@@ -279,3 +279,20 @@ def test_outputs_files_values_and_exact_geometry(tmp_path, scan, result):
 
         hu = map_coordinates(ct.array.astype(float), ijk[::-1, None], order=1)[0]
         assert bmd_map.array[tuple(kji)] == pytest.approx(CAL.apply(hu), abs=1e-2)
+
+
+# -- filter ----------------------------------------------------------------------------------
+def test_gaussian_and_unsharp_mask_known_answers():
+    """A unit impulse: the Gaussian (σ = 0.3 mm = 1 voxel) keeps the sum and has the sampled
+    Gaussian's centre weight; the unsharp mask I + a(I − G) has centre 1 + a(1 − G(0))."""
+    impulse = np.zeros((21, 21, 21), np.float32)
+    impulse[10, 10, 10] = 1.0
+    g = smooth(impulse, 0.3, 0.3)
+    w = np.exp(-0.5 * np.arange(-4, 5) ** 2)
+    centre = (1.0 / w.sum()) ** 3
+    assert g.sum() == pytest.approx(1.0, rel=1e-5)
+    assert g[10, 10, 10] == pytest.approx(centre, rel=1e-4)
+    u = smooth(impulse, 0.3, 0.3, unsharp_amount=0.5)
+    assert u[10, 10, 10] == pytest.approx(1 + 0.5 * (1 - centre), rel=1e-4)
+    assert u.sum() == pytest.approx(1.0, rel=1e-4)
+    np.testing.assert_array_equal(smooth(impulse, 0.3, 0.0), impulse)

@@ -102,6 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--intercept", type=float, help="calibration intercept (mg/cm³)")
     p.add_argument("--out", required=True, help="output folder")
     add_parameter_arguments(p)
+    from osteoimaging.vertebrae import add_vertebra_arguments
+
+    add_vertebra_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -117,12 +120,40 @@ def print_case_values(values: dict) -> None:
     )
 
 
+def _run_vertebrae(args: argparse.Namespace, ct, params, calibration) -> int:
+    """``--seed``/``--labels``: one or several vertebrae, aligned (issue 4's glue)."""
+    from osteoimaging.vertebrae import run_vertebrae_cli
+
+    if args.mask:
+        raise InputError("give --mask, or --seed/--labels, not both")
+    with TqdmProgress("focal") as progress:
+        case = run_vertebrae_cli(args, ct, params, calibration, progress)
+    for name, result in case.results.items():
+        print(f"{name}:")
+        print_case_values(result.values)
+    print(f"wrote {Path(args.out) / 'results.csv'} and one folder per level in {args.out}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    if not args.mask:
-        raise InputError("give the vertebral-body mask with --mask MASK [--label N]")
+    from osteoimaging.vertebrae import vertebrae_requested
+
+    if not args.mask and not vertebrae_requested(args):
+        raise InputError(
+            "give the vertebral body: --mask MASK [--label N], --labels LABELS --levels L1,…, "
+            "or --seed X,Y,Z"
+        )
     params = parameters_from_args(args)
     calibration = calibration_from_args(args)
     ct = read_ct(args.ct, series_uid=args.series, check_hu=not args.no_hu_check)
+    if vertebrae_requested(args):
+        return _run_vertebrae(args, ct, params, calibration)
+    if args.calibration:
+        from osteoimaging.vertebrae import load_calibration
+
+        if not calibration.is_identity:
+            raise InputError("give --calibration PROFILE or --slope/--intercept, not both")
+        calibration = load_calibration(args.calibration)
     mask = read_mask(args.mask, ct, label=args.label, resample=args.resample_mask)
     try:
         with TqdmProgress("focal") as progress:

@@ -7,8 +7,14 @@ try:  # pragma: no cover - exercised by whichever branch is installed
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover
+    from osteoimaging.log import logger
+
     HAVE_NUMBA = False
     prange = range
+    logger.warning(
+        "numba is not installed: the star-line analysis runs as plain Python "
+        "(minutes per vertebra instead of about a second); pip install numba"
+    )
 
     def njit(*args, **kwargs):
         """No-op stand-in for ``numba.njit``."""

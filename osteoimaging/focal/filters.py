@@ -1,6 +1,7 @@
 """Step 3: smoothing before the star-line analysis.
 
-Li et al. 2022: "unsharp masking … in brief, Gaussian filtering with a sigma of 0.3 mm".
+Li et al. 2022, as quoted in issue 3: "unsharp masking… in brief, Gaussian filtering with a
+sigma of 0.3 mm".
 We apply exactly that Gaussian by default; ``unsharp_amount`` a > 0 gives the classic
 unsharp mask I + a·(I − G_σ*I) instead (Gonzalez & Woods, *Digital Image Processing*,
 §3.6.3) for users who read the paper's wording literally.

@@ -1,9 +1,9 @@
 """Ridges, valleys and bone voids on one intensity profile (step 7 of Li et al. 2022).
 
-Li et al., JOR Spine 2022;5(1):e1195, Methods: "The local maxima and minima of the
-intensity profile were identified as ridges and valleys … the bone void space was
-defined as the full width at half maximum of each valley." Our exact rules (the same in
-the fast path, :mod:`osteoimaging.focal.starlines`):
+Li et al., JOR Spine 2022;5(1):e1195 take the local maxima and minima of each star-line
+intensity profile as ridges and valleys and the bone-void space as the full width at half
+maximum of a valley (as summarised in issue 3; ``docs/method.md``). Our exact rules (the
+same in the fast path, :mod:`osteoimaging.focal.starlines`):
 
 * a run of equal values counts as one extremum, at its centre; a run touching either end
   of the profile is never an extremum (the profile is unknown beyond the ROI);

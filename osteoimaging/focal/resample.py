@@ -1,6 +1,6 @@
 """Step 2: the isotropic analysis grid, the CT on it (linear) and the mask on it.
 
-Li et al. 2022: "images were resampled to an isotropic voxel size of 0.3 mm". The grid
+Li et al. 2022 analyse isotropic 0.3 mm voxels (issue 3, step 2). The grid
 covers the mask's bounding box plus a margin, has the requested direction cosines (the
 CT's own, or an aligned frame given by the caller) and, in that frame, sits on multiples
 of the spacing from the CT origin, so a CT already at the grid spacing and direction is

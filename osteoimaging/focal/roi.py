@@ -1,6 +1,7 @@
-"""Step 4: the ROI = the mask eroded by a physical distance (Li et al. 2022: "eroded by
-6 mm to exclude the cortical shell"), with the Euclidean distance transform instead of
-repeated voxel erosions (whose shape depends on the structuring element)."""
+"""Step 4: the ROI = the mask eroded by a physical distance (6 mm in Li et al. 2022; it
+keeps the cortical shell and the partial-volume rim out of the ROI), by the Euclidean
+distance transform instead of repeated voxel erosions (whose shape depends on the
+structuring element)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Star-line analysis, fast path (steps 6–9 of Li et al., JOR Spine 2022;5:e1195).
 
-Li et al.: "star lines … at every 12° in each axial slice … intensity profiles along
-each line"; every ROI voxel gets the intercept width and focal BMD loss of the bone void
-it lies in, averaged over orientations.
+Li et al. sample intensity profiles along star lines every 12° in each axial slice; every
+ROI voxel gets the intercept width and focal BMD loss of the bone void it lies in,
+averaged over orientations (issue 3's summary of the method; ``docs/method.md``).
 
 Instead of sampling one profile per voxel and orientation (the paper's 2.68 min per
 vertebra), each orientation is traced once as a lattice of parallel lines: lines along
@@ -76,10 +76,18 @@ def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numb
     Crossing positions (sample units) go to ``out_left``/``out_right`` (length ≥ len(p)//2).
     """
     n = p.shape[0]
-    kind = np.empty(n, np.int64)
-    start = np.empty(n, np.int64)
-    stop = np.empty(n, np.int64)
-    val = np.empty(n, np.float64)
+    work = np.empty((4, n))
+    return _voids(p, min_depth, out_left, out_right, work)
+
+
+@njit(cache=True)
+def _voids(p, min_depth, out_left, out_right, work):  # pragma: no cover - numba
+    """:func:`profile_voids` with a caller-owned workspace ``work`` (4 × ≥ len(p))."""
+    n = p.shape[0]
+    kind = work[0]
+    start = work[1]
+    stop = work[2]
+    val = work[3]
     m = 0
     a = 0
     while a < n:
@@ -123,12 +131,12 @@ def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numb
             continue
         vmin = val[j]
         h = 0.5 * (val[j - 1] + vmin)
-        i = start[j] - 1
+        i = int(start[j]) - 1
         while p[i] < h:
             i -= 1
         out_left[count] = i + (p[i] - h) / (p[i] - p[i + 1])
         h = 0.5 * (val[j + 1] + vmin)
-        i = stop[j] + 1
+        i = int(stop[j]) + 1
         while p[i] < h:
             i += 1
         out_right[count] = i - (p[i] - h) / (p[i] - p[i - 1])
@@ -138,13 +146,15 @@ def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numb
 
 @njit(cache=True)
 def _analyse_run(
-    p, offset, step_mm, tissue, min_depth, line_mode, o_l, o_r, o_w, o_loss, o_bmc
+    p, offset, step_mm, tissue, min_depth, line_mode, o_l, o_r, o_w, o_loss, o_bmc, work
 ):  # pragma: no cover
-    """Voids of one inside-ROI run; write each sample's void values (lattice sample units)."""
+    """Voids of one inside-ROI run; write each sample's void values (lattice sample units).
+
+    ``work`` is a workspace of 6 rows × ≥ len(p) (no allocation per run)."""
     n = p.shape[0]
-    vl = np.empty(n // 2 + 1)
-    vr = np.empty(n // 2 + 1)
-    nv = profile_voids(p, min_depth, vl, vr)
+    vl = work[4]
+    vr = work[5]
+    nv = _voids(p, min_depth, vl, vr, work)
     sum_w = 0.0
     sum_loss = 0.0
     sum_bmc = 0.0
@@ -193,47 +203,75 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
     z1 = min(z0 + 1, nz - 1)
     c00 = a[z0, y0, x0] * (1 - fx) + a[z0, y0, x1] * fx
     c01 = a[z0, y1, x0] * (1 - fx) + a[z0, y1, x1] * fx
+    c0 = c00 * (1 - fy) + c01 * fy
+    if fz == 0.0:  # in a slice (2D mode): bilinear
+        return c0
     c10 = a[z1, y0, x0] * (1 - fx) + a[z1, y0, x1] * fx
     c11 = a[z1, y1, x0] * (1 - fx) + a[z1, y1, x1] * fx
-    c0 = c00 * (1 - fy) + c01 * fy
     c1 = c10 * (1 - fy) + c11 * fy
     return c0 * (1 - fz) + c1 * fz
 
 
 @njit(parallel=True, cache=True)
 def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tissue, min_depth,
-           line_mode, o_l, o_r, o_w, o_loss, o_bmc):  # pragma: no cover - numba  # fmt: skip
-    """Sample and analyse every line of one orientation's lattice."""
+           line_mode, box_lo, box_hi, o_l, o_r, o_w, o_loss, o_bmc):  # fmt: skip
+    """Sample and analyse every line of one orientation's lattice (parallel over planes).
+
+    Each line is clipped to the box [box_lo, box_hi] (voxel coordinates x, y, z) around the
+    ROI; lines missing it are skipped and their outputs left unset: no ROI voxel reads them
+    (the box is grown by more than the distance from a voxel to its nearest line).
+    """
     nz, ny, nx = roi.shape
-    for line in prange(nv1 * nv2):
-        k2 = line // nv1
-        k1 = line % nv1
-        bx = origin[0] + k1 * dv1 * n1[0] + k2 * dv2 * n2[0]
-        by = origin[1] + k1 * dv1 * n1[1] + k2 * dv2 * n2[1]
-        bz = origin[2] + k1 * dv1 * n1[2] + k2 * dv2 * n2[2]
+    for k2 in prange(nv2):
         vals = np.empty(nu)
         inside = np.zeros(nu, np.bool_)
-        for k in range(nu):
-            x = bx + k * du * d[0]
-            y = by + k * du * d[1]
-            z = bz + k * du * d[2]
-            ix = math.floor(x + 0.5)
-            iy = math.floor(y + 0.5)
-            iz = math.floor(z + 0.5)
-            if 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz and roi[iz, iy, ix]:
-                inside[k] = True
-                vals[k] = _trilinear(bmd, x, y, z)
-        k = 0
-        while k < nu:
-            if not inside[k]:
-                k += 1
+        work = np.empty((6, nu))
+        base = np.empty(3)
+        for k1 in range(nv1):
+            t_lo = -np.inf
+            t_hi = np.inf
+            for a in range(3):
+                base[a] = origin[a] + k1 * dv1 * n1[a] + k2 * dv2 * n2[a]
+                step = du * d[a]
+                if abs(step) > 1e-12:
+                    t1 = (box_lo[a] - base[a]) / step
+                    t2 = (box_hi[a] - base[a]) / step
+                    t_lo = max(t_lo, min(t1, t2))
+                    t_hi = min(t_hi, max(t1, t2))
+                elif base[a] < box_lo[a] or base[a] > box_hi[a]:
+                    t_hi = -np.inf
+            if t_lo > t_hi:
                 continue
-            s = k
-            while k < nu and inside[k]:
-                k += 1
-            _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
-                         o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
-                         o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k])  # fmt: skip
+            k_lo = max(0, math.floor(t_lo) - 1)
+            k_hi = min(nu, math.ceil(t_hi) + 3)
+            bx, by, bz = base[0], base[1], base[2]
+            sx, sy, sz = du * d[0], du * d[1], du * d[2]
+            for k in range(k_lo, k_hi):
+                o_l[k2, k1, k] = np.nan
+                o_r[k2, k1, k] = np.nan
+                o_w[k2, k1, k] = np.nan
+                o_loss[k2, k1, k] = np.nan
+                o_bmc[k2, k1, k] = np.nan
+                x = bx + k * sx
+                y = by + k * sy
+                z = bz + k * sz
+                ix = math.floor(x + 0.5)
+                iy = math.floor(y + 0.5)
+                iz = math.floor(z + 0.5)
+                inside[k] = 0 <= ix < nx and 0 <= iy < ny and 0 <= iz < nz and roi[iz, iy, ix]
+                if inside[k]:
+                    vals[k] = _trilinear(bmd, x, y, z)
+            k = k_lo
+            while k < k_hi:
+                if not inside[k]:
+                    k += 1
+                    continue
+                s = k
+                while k < k_hi and inside[k]:
+                    k += 1
+                _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
+                             o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
+                             o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k], work)  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
@@ -321,6 +359,7 @@ def trace_orientation(
     coords: np.ndarray | None = None,
     sums: StarLineSums | None = None,
     centre: np.ndarray | None = None,
+    box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> StarLineSums:
     """Add one orientation's values to ``sums`` (a new one if None) and return it.
 
@@ -338,6 +377,7 @@ def trace_orientation(
     dv1 = params.line_spacing_mm / params.spacing_mm
     dv2 = 1.0 if params.mode == "2d" else dv1
     centre = np.round(coords.mean(axis=0)) if centre is None else np.asarray(centre, float)
+    box = (coords.min(axis=0), coords.max(axis=0)) if box is None else box
     lo, hi = _extent(coords, centre, np.stack([d, n1, n2]))
     u0 = math.floor(lo[0] / du) - 1
     k1_0 = math.floor(lo[1] / dv1 + 0.5)
@@ -350,26 +390,30 @@ def trace_orientation(
     for j in range(params.line_phases):
         shifted = origin + (j / params.line_phases) * du * d
         _trace_and_gather(
-            bmd, roi, coords, sums, shifted, (d, n1, n2), shape, (du, dv1, dv2), params
+            bmd, roi, coords, box, sums, shifted, (d, n1, n2), shape, (du, dv1, dv2), params
         )
     return sums
 
 
-def _trace_and_gather(bmd, roi, coords, sums, origin, axes, shape, steps, params) -> None:
-    """Trace one lattice (origin, axes d/n1/n2, steps in voxels) and let voxels read it."""
+def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, params) -> None:
+    """Trace one lattice (origin, axes d/n1/n2, steps in voxels) and let voxels read it;
+    ``box`` = (min, max) of the ROI voxel coordinates."""
     d, n1, n2 = axes
     du, dv1, dv2 = steps
     nv2, nv1, nu = shape
-    o_l = np.full(shape, np.nan)
-    o_r = np.full(shape, np.nan)
-    o_w = np.full(shape, np.nan, np.float32)
-    o_loss = np.full(shape, np.nan, np.float32)
-    o_bmc = np.full(shape, np.nan, np.float32)
+    # Filled (NaN, then void values) line by line inside the parallel kernel.
+    o_l = np.empty(shape)
+    o_r = np.empty(shape)
+    o_w = np.empty(shape, np.float32)
+    o_loss = np.empty(shape, np.float32)
+    o_bmc = np.empty(shape, np.float32)
     line_mode = params.aggregation == "line"
+    margin = 1.0 + max(dv1, dv2)  # > the distance from a voxel to its nearest line
+    box_lo, box_hi = box[0] - margin, box[1] + margin
     _trace(
         np.ascontiguousarray(bmd, dtype=np.float32), np.ascontiguousarray(roi, dtype=np.bool_),
         origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, params.sample_step_mm,
-        float(params.tissue_bmd), float(params.min_valley_depth), line_mode,
+        float(params.tissue_bmd), float(params.min_valley_depth), line_mode, box_lo, box_hi,
         o_l, o_r, o_w, o_loss, o_bmc,
     )  # fmt: skip
     _gather(
@@ -388,11 +432,12 @@ def star_line_sums(
     coords = roi_coordinates(roi)
     sums = StarLineSums.zeros(len(coords))
     centre = np.round(coords.mean(axis=0))
+    box = (coords.min(axis=0), coords.max(axis=0))
     bmd = np.ascontiguousarray(bmd, dtype=np.float32)
     roi = np.ascontiguousarray(roi, dtype=np.bool_)
     dirs = directions(params)
     for i, d in enumerate(dirs):
         report(progress, i / len(dirs), f"star lines {i + 1}/{len(dirs)}")
-        trace_orientation(bmd, roi, d, params, coords, sums, centre)
+        trace_orientation(bmd, roi, d, params, coords, sums, centre, box)
     report(progress, 1.0, "star lines done")
     return sums

@@ -1,0 +1,162 @@
+"""Result maps → scalar volume nodes with a fixed, documented display.
+
+Each map is shown with its own colour table, a fixed window/level (so maps of different
+vertebrae and patients are comparable at a glance — Slicer's automatic window/level
+would rescale every map to its own range), its units on the node (DICOM/UCUM coded
+entries, as Slicer's DICOM import sets them) and in a colour legend. Voxels outside the
+region of interest are NaN in the logic layer's maps; they and values below the display
+threshold are transparent, so the CT shows through.
+
+Colour tables are perceptually uniform: 5 anchor colours of matplotlib's *viridis*
+(densities) and *inferno* (losses/widths) (van der Walt & Smith, "A better default
+colormap for matplotlib", SciPy 2015), linearly interpolated to 256 entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import slicer
+
+from osteoimaging.mrml.volumes import volume_to_node
+from osteoimaging.volume import Volume
+
+PALETTES = {
+    "viridis": ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725"),
+    "inferno": ("#000004", "#57106e", "#bc3754", "#f98e09", "#fcffa4"),
+}
+
+
+@dataclass(frozen=True)
+class MapStyle:
+    """How one map is displayed: label, units (UCUM), palette, value range and threshold.
+
+    ``window_min``/``window_max`` fix the colour scale; values below ``threshold`` (and NaN)
+    are transparent.
+    """
+
+    label: str
+    units: str
+    ucum: str
+    palette: str
+    window_min: float
+    window_max: float
+    threshold: float
+    label_format: str = "%.1f"
+
+
+# Display ranges are display choices, not results: chosen to span the values the
+# focal-defect measurement gives on vertebral bodies (docs/slicer.md). Units are those
+# osteoimaging.focal writes into each map's metadata; a map's own units take precedence.
+MAP_STYLES: dict[str, MapStyle] = {
+    "focal_bmc_loss": MapStyle("Focal BMC loss", "mm", "mm", "inferno", 0.0, 5.0, 1e-6),
+    "focal_bmd_loss": MapStyle(
+        "Focal BMD loss", "fraction", "1", "inferno", 0.5, 1.0, 1e-6, "%.2f"
+    ),
+    "intercept_width": MapStyle("Intercept width", "mm", "mm", "inferno", 0.0, 6.0, 1e-6),
+    "coverage": MapStyle(
+        "Void coverage", "orientations", "{count}", "inferno", 0.0, 15.0, 0.5, "%.0f"
+    ),
+    "bmd": MapStyle("BMD", "mg/cm³ HA", "mg/cm3", "viridis", 0.0, 300.0, -1e6, "%.0f"),
+}
+# Units text in map metadata → (UCUM code, display text).
+UNITS = {
+    "mm": ("mm", "mm"),
+    "fraction": ("1", "fraction"),
+    "orientations": ("{count}", "orientations"),
+    "mg/cm3 HA": ("mg/cm3", "mg/cm³ HA"),
+    "HU (uncalibrated)": ("[hnsf'U]", "HU, uncalibrated"),
+    "HU": ("[hnsf'U]", "HU"),
+}
+MAP_KEYS = tuple(MAP_STYLES)
+
+
+def style_for(key: str) -> MapStyle:
+    """The display style of map ``key``; unknown keys get a plain viridis 0–1 style."""
+    return MAP_STYLES.get(key, MapStyle(key, "", "1", "viridis", 0.0, 1.0, -1e30, "%.2f"))
+
+
+def _rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def palette_colours(palette: str, n: int = 256) -> np.ndarray:
+    """(n, 3) RGB in [0, 1]: the palette's anchors linearly interpolated."""
+    anchors = np.array([_rgb(c) for c in PALETTES[palette]])
+    x = np.linspace(0.0, 1.0, len(anchors))
+    t = np.linspace(0.0, 1.0, n)
+    return np.stack([np.interp(t, x, anchors[:, c]) for c in range(3)], axis=1)
+
+
+def colour_table_node(scene, palette: str):
+    """The scene's ``OsteoImaging <palette>`` colour table node (created once)."""
+    name = f"OsteoImaging {palette}"
+    node = scene.GetFirstNodeByName(name)
+    if node is not None:
+        return node
+    node = slicer.vtkMRMLColorTableNode()
+    node.SetName(name)
+    node.SetTypeToUser()
+    node.SetNumberOfColors(256)
+    for i, (r, g, b) in enumerate(palette_colours(palette)):
+        node.SetColor(i, r, g, b, 1.0)
+    node.SetAttribute("Category", "OsteoImaging")
+    node.SetHideFromEditors(False)
+    scene.AddNode(node)
+    return node
+
+
+def _coded(code: str, meaning: str):
+    entry = slicer.vtkCodedEntry()
+    entry.SetValueSchemeMeaning(code, "UCUM", meaning)
+    return entry
+
+
+def style_map_node(node, key: str, units: str | None = None) -> None:
+    """Apply map ``key``'s display: colour, window/level, threshold, units, legend.
+
+    ``units`` (a map's own units text, see ``UNITS``) overrides the style's units.
+    """
+    style = style_for(key)
+    if units is not None:
+        ucum, text = UNITS.get(units, ("1", units))
+        style = replace(style, units=text, ucum=ucum)
+    scene = node.GetScene()
+    if node.GetDisplayNode() is None:
+        node.CreateDefaultDisplayNodes()
+    display = node.GetDisplayNode()
+    display.SetAndObserveColorNodeID(colour_table_node(scene, style.palette).GetID())
+    display.SetAutoWindowLevel(False)
+    display.SetWindowLevelMinMax(style.window_min, style.window_max)
+    display.SetAutoThreshold(False)
+    display.SetApplyThreshold(True)
+    display.SetThreshold(style.threshold, 1e30)
+    display.SetInterpolate(False)
+    node.SetVoxelValueUnits(_coded(style.ucum, style.units))
+    node.SetAttribute("OsteoImaging.map", key)
+    node.SetAttribute("OsteoImaging.units", style.units)
+    add_legend = getattr(slicer.vtkSlicerColorLogic, "AddDefaultColorLegendDisplayNode", None)
+    legend = add_legend(node) if add_legend is not None else None  # Slicer ≥ 4.13
+    if legend is not None:
+        legend.SetTitleText(f"{style.label} ({style.units})")
+        legend.SetLabelFormat(style.label_format)
+        legend.SetVisibility(False)
+
+
+def map_to_node(volume: Volume, scene, key: str, name: str | None = None, node=None):
+    """Add (or update) map ``key`` as a styled scalar volume node; float32 voxels, NaN kept.
+
+    The map's ``metadata["units"]`` (as :func:`osteoimaging.focal.measure_focal` sets it)
+    names its units.
+    """
+    array = volume.array.astype(np.float32, copy=False)
+    node = volume_to_node(volume.with_array(array), scene, name or style_for(key).label, node=node)
+    style_map_node(node, key, volume.metadata.get("units"))
+    return node
+
+
+def legend_node(node):
+    """The colour legend display node of a map node (None if there is none)."""
+    get_legend = getattr(slicer.vtkSlicerColorLogic, "GetColorLegendDisplayNode", None)
+    return get_legend(node) if get_legend is not None else None

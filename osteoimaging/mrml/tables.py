@@ -1,0 +1,150 @@
+"""Results → a table node (one row per vertebra level and sub-region), saved as CSV/TSV.
+
+Rows are keyed by (level, region): measuring a level again replaces its row, so a
+radiologist can measure L1, then L2, … and compare in one table. Numbers are stored as
+double columns (Slicer's table view sorts them numerically), text as string columns.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import slicer
+import vtk
+
+from osteoimaging.errors import InputError
+
+KEY_COLUMNS = ("level", "region")
+
+
+def _column_names(table) -> list[str]:
+    return [table.GetColumnName(c) for c in range(table.GetNumberOfColumns())]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _add_column(table_node, name: str, numeric: bool) -> None:
+    array = vtk.vtkDoubleArray() if numeric else vtk.vtkStringArray()
+    array.SetName(name)
+    array.SetNumberOfTuples(table_node.GetNumberOfRows())
+    for row in range(table_node.GetNumberOfRows()):
+        if numeric:
+            array.SetValue(row, math.nan)
+        else:
+            array.SetValue(row, "")
+    table_node.GetTable().AddColumn(array)
+
+
+def new_results_table(scene, name: str = "OsteoImaging results"):
+    """An empty table node with the key columns."""
+    node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    for column in KEY_COLUMNS:
+        _add_column(node, column, numeric=False)
+    return node
+
+
+def _find_row(table_node, key: tuple[str, str]) -> int:
+    table = table_node.GetTable()
+    level, region = (table.GetColumnByName(c) for c in KEY_COLUMNS)
+    for row in range(table_node.GetNumberOfRows()):
+        if (level.GetValue(row), region.GetValue(row)) == key:
+            return row
+    return -1
+
+
+def set_result_row(table_node, level: str, region: str, values: dict[str, Any]) -> int:
+    """Write one row (replacing the row with the same level and region); returns its index.
+
+    Numbers (and None → NaN) go into double columns, everything else into string columns;
+    new columns are added as values with new names appear.
+    """
+    table = table_node.GetTable()
+    names = _column_names(table)
+    for name, value in values.items():
+        if name not in names:
+            _add_column(table_node, name, numeric=_is_number(value) or value is None)
+            names.append(name)
+    row = _find_row(table_node, (level, region))
+    if row < 0:
+        row = table_node.AddEmptyRow()
+        for c in range(table.GetNumberOfColumns()):
+            column = table.GetColumn(c)
+            if isinstance(column, vtk.vtkDoubleArray):
+                column.SetValue(row, math.nan)
+    table.GetColumnByName("level").SetValue(row, level)
+    table.GetColumnByName("region").SetValue(row, region)
+    for name, value in values.items():
+        column = table.GetColumnByName(name)
+        if isinstance(column, vtk.vtkDoubleArray):
+            column.SetValue(row, math.nan if value is None else float(value))
+        else:
+            column.SetValue(row, "" if value is None else str(value))
+    table.Modified()
+    table_node.Modified()
+    return row
+
+
+def rows_table(scene, name: str, rows: list[dict[str, Any]]):
+    """A table node named ``name`` holding exactly ``rows`` (replacing what it held)."""
+    nodes = scene.GetNodesByClassByName("vtkMRMLTableNode", name)
+    node = nodes.GetItemAsObject(0) if nodes.GetNumberOfItems() else None
+    if node is None:
+        node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
+    node.SetAndObserveTable(vtk.vtkTable())
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    for column in columns:
+        numeric = all(_is_number(r.get(column)) or r.get(column) is None for r in rows)
+        _add_column(node, column, numeric)
+    table = node.GetTable()
+    for row in rows:
+        index = node.AddEmptyRow()
+        for column in columns:
+            array, value = table.GetColumnByName(column), row.get(column)
+            if isinstance(array, vtk.vtkDoubleArray):
+                array.SetValue(index, math.nan if value is None else float(value))
+            else:
+                array.SetValue(index, "" if value is None else str(value))
+    node.Modified()
+    return node
+
+
+def table_rows(table_node) -> list[dict[str, Any]]:
+    """The rows as dicts (floats for double columns, str otherwise)."""
+    table = table_node.GetTable()
+    names = _column_names(table)
+    rows = []
+    for row in range(table_node.GetNumberOfRows()):
+        rows.append({n: table.GetColumnByName(n).GetVariantValue(row).ToString() for n in names})
+        for n in names:
+            column = table.GetColumnByName(n)
+            if isinstance(column, vtk.vtkDoubleArray):
+                rows[-1][n] = column.GetValue(row)
+    return rows
+
+
+def save_table(table_node, path: str | Path) -> Path:
+    """Write the table as CSV (``.csv``) or TSV (``.tsv``/``.txt``), atomically.
+
+    Slicer's table storage also writes the column types beside it (``<name>.schema.csv``),
+    so that Slicer reads the numbers back as numbers.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        raise InputError("table file must end in .csv or .tsv", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    storage = slicer.vtkMRMLTableStorageNode()
+    with tempfile.TemporaryDirectory(prefix=".osteo-table-", dir=path.parent) as folder:
+        storage.SetFileName(str(Path(folder) / path.name))
+        if not storage.WriteData(table_node):
+            raise InputError("could not write the table", path)
+        for written in sorted(Path(folder).iterdir(), key=lambda p: p.name != path.name):
+            os.replace(written, path.parent / written.name)
+    return path

@@ -1,0 +1,151 @@
+"""Anatomical sub-regions of the ROI and per-sub-region means of the maps.
+
+The ROI is split in the aligned frame into thirds along the cranio-caudal axis
+(superior / middle / inferior) and the antero-posterior axis (anterior / middle /
+posterior), optionally halves along the left–right axis: 9 or 18 sub-regions. Li et
+al. (JOR Spine 2022;5:e1195, Figure 7) show why: two vertebrae with equal BMD can carry
+very different focal defects, located in different parts of the body.
+
+Thirds are equal thirds of the ROI's extent along each axis (boundaries at ⅓ and ⅔
+between its extreme voxel centres); left/right halves split at the middle of the
+extent. Axes come from the ROI grid's direction (columns = left, posterior, superior in
+LPS, as :mod:`osteoimaging.alignment` builds them), oriented by their LPS components.
+
+Per-sub-region mean of a map = mean over the sub-region's ROI voxels with a value (NaN
+excluded). These are volume-weighted: Σ n_r·mean_r / Σ n_r over the sub-regions equals
+the ROI mean of the map, n_r being the voxels with a value in sub-region r.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from osteoimaging.errors import InputError
+from osteoimaging.volume import Volume
+
+CRANIO_CAUDAL = ("superior", "middle", "inferior")
+ANTERO_POSTERIOR = ("anterior", "middle", "posterior")
+LEFT_RIGHT = ("right", "left")
+
+
+def _oriented_axes(direction: np.ndarray) -> np.ndarray:
+    """Columns: the grid axes closest to LPS x (left), y (posterior), z (superior), signed."""
+    d = np.asarray(direction, dtype=float)
+    out = np.zeros((3, 3))
+    used: set[int] = set()
+    for lps in (2, 1, 0):
+        order = np.argsort(-np.abs(d[lps, :]))
+        col = next(int(c) for c in order if int(c) not in used)
+        used.add(col)
+        v = d[:, col]
+        out[:, lps] = v if v[lps] >= 0 else -v
+    return out
+
+
+def region_name(cc: int, ap: int, lr: int | None = None) -> str:
+    """E.g. ``superior-anterior`` or ``middle-posterior-left``."""
+    name = f"{CRANIO_CAUDAL[cc]}-{ANTERO_POSTERIOR[ap]}"
+    return name if lr is None else f"{name}-{LEFT_RIGHT[lr]}"
+
+
+def subregion_labels(roi: Volume, left_right: bool = False) -> tuple[np.ndarray, list[str]]:
+    """Label array (0 outside the ROI, n ≥ 1 inside) and the names (label n → names[n - 1])."""
+    arr = roi.array.astype(bool)
+    if not arr.any():
+        raise InputError("the ROI is empty: no sub-regions")
+    idx = np.argwhere(arr)
+    pts = roi.index_to_physical(idx[:, ::-1].astype(float))
+    axes = _oriented_axes(roi.direction)
+    q = pts @ axes  # coordinates along left, posterior, superior
+
+    def bins(values: np.ndarray, n: int) -> np.ndarray:
+        lo, hi = float(values.min()), float(values.max())
+        if hi - lo < 1e-9:
+            return np.zeros(values.shape, dtype=int)
+        return np.clip(((values - lo) / (hi - lo) * n).astype(int), 0, n - 1)
+
+    # Superior first: bin 0 = highest z.
+    cc = 2 - bins(q[:, 2], 3)
+    ap = bins(q[:, 1], 3)  # anterior (small y) first
+    names: list[str] = []
+    if left_right:
+        lr = bins(q[:, 0], 2)  # right (small x) first
+        code = (cc * 3 + ap) * 2 + lr
+        names = [region_name(c, a, s) for c in range(3) for a in range(3) for s in range(2)]
+    else:
+        code = cc * 3 + ap
+        names = [region_name(c, a) for c in range(3) for a in range(3)]
+    labels = np.zeros(arr.shape, dtype=np.uint8)
+    labels[tuple(idx.T)] = code + 1
+    return labels, names
+
+
+def subregion_means(
+    maps: dict[str, Volume], roi: Volume, left_right: bool = False
+) -> dict[str, dict[str, float]]:
+    """``{region: {map: mean, map + "_n": voxels with a value}}`` plus ``"roi"`` for all."""
+    labels, names = subregion_labels(roi, left_right)
+    out: dict[str, dict[str, float]] = {name: {} for name in [*names, "roi"]}
+    for key, vol in maps.items():
+        if vol.shape != roi.shape:
+            raise InputError(f"map '{key}' is not on the ROI grid")
+        values = vol.array.astype(np.float64)
+        valid = np.isfinite(values) & (labels > 0)
+        sums = np.bincount(labels[valid], weights=values[valid], minlength=len(names) + 1)
+        counts = np.bincount(labels[valid], minlength=len(names) + 1)
+        for n, name in enumerate(names, start=1):
+            out[name][key] = float(sums[n] / counts[n]) if counts[n] else float("nan")
+            out[name][f"{key}_n"] = int(counts[n])
+        total = int(counts[1:].sum())
+        out["roi"][key] = float(sums[1:].sum() / total) if total else float("nan")
+        out["roi"][f"{key}_n"] = total
+    return out
+
+
+def subregion_figure(
+    means: dict[str, dict[str, float]],
+    key: str,
+    path: str | Path,
+    *,
+    title: str = "",
+    units: str = "",
+    cmap: str = "viridis",
+) -> Path:
+    """A small coloured grid (rows superior→inferior, columns anterior→posterior) of one map."""
+    from osteoimaging.figures import plt, save_figure
+
+    sides = [None] if "superior-anterior" in means else [1, 0]
+    fig, axes = plt.subplots(1, len(sides), figsize=(2.6 * len(sides) + 0.8, 2.6), squeeze=False)
+    grids = []
+    for lr in sides:
+        grid = np.array(
+            [[means[region_name(c, a, lr)].get(key, np.nan) for a in range(3)] for c in range(3)]
+        )
+        grids.append(grid)
+    finite = np.concatenate([g[np.isfinite(g)] for g in grids]) if grids else np.array([])
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    for ax, lr, grid in zip(axes[0], sides, grids, strict=True):
+        im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax)
+        for c in range(3):
+            for a in range(3):
+                v = grid[c, a]
+                light = np.isfinite(v) and (v - vmin) > 0.6 * (vmax - vmin)
+                ax.text(
+                    a,
+                    c,
+                    "–" if not np.isfinite(v) else f"{v:.3g}",
+                    ha="center",
+                    va="center",
+                    color="black" if light else "white",
+                    fontsize=8,
+                )
+        ax.set_xticks(range(3), ["ant", "mid", "post"])
+        ax.set_yticks(range(3), ["sup", "mid", "inf"])
+        if lr is not None:
+            ax.set_title(LEFT_RIGHT[lr], fontsize=9)
+    fig.colorbar(im, ax=axes[0].tolist(), label=units or key, shrink=0.8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
