@@ -14,7 +14,6 @@ and the fit. JSON layout (``format`` = ``osteoimaging-calibration-profile``, ver
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from osteoimaging.calibration.fit import CalibrationFit, fit_mindways_pooled, fi
 from osteoimaging.calibration.linear import LinearCalibration
 from osteoimaging.calibration.presets import PhantomPreset
 from osteoimaging.errors import InputError
+from osteoimaging.jsondoc import read_json_document
 
 PROFILE_FORMAT = "osteoimaging-calibration-profile"
 PROFILE_VERSION = 1
@@ -149,14 +149,7 @@ def save_profile(profile: CalibrationProfile, path: str | Path) -> Path:
 def load_profile(path: str | Path) -> CalibrationProfile:
     """Read a profile written by :func:`save_profile`; clear errors for anything else."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("calibration profile not found", path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a JSON calibration profile ({exc})", path) from exc
-    if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
-        raise InputError(f"not an OsteoImaging calibration profile (format {PROFILE_FORMAT})", path)
+    data = read_json_document(path, PROFILE_FORMAT, "calibration profile")
     try:
         fit = CalibrationFit.from_dict(data["fit"])
         profile = CalibrationProfile(

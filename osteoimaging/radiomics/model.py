@@ -15,7 +15,6 @@ details and software versions) that :func:`apply_model` applies to new patients.
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ import pandas as pd
 
 from osteoimaging.atomic import write_json
 from osteoimaging.errors import InputError
+from osteoimaging.jsondoc import read_json_document
 from osteoimaging.log import logger
 from osteoimaging.stats.roc import youden_cutoff
 
@@ -247,14 +247,7 @@ def save_model(model: RadscoreModel, path: str | Path) -> Path:
 def load_model(path: str | Path) -> RadscoreModel:
     """Read a model JSON written by :func:`save_model` (InputError if it is not one)."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError("model file not found", path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a JSON file ({exc})", path) from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"not an OsteoImaging radscore model (format '{FORMAT}')", path)
+    data = read_json_document(path, FORMAT, "radscore model")
     fields = set(RadscoreModel.__dataclass_fields__)
     try:
         model = RadscoreModel(**{k: v for k, v in data.items() if k in fields})
