@@ -351,3 +351,43 @@ def test_cli_rejects_bad_focal_parameters_before_starting(phantoms, tmp_path, ca
     assert "unknown focal parameters: bogus" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()  # nothing started
     assert main(["batch", str(manifest), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
+
+
+def test_seed_point_cases_are_segmented_with_growcut(tmp_path):
+    """A manifest row with a seed point (RAS mm) instead of a mask: one-click GrowCut runs
+    in the batch, its mask is kept, and the mask and seed rules are checked up front."""
+    pytest.importorskip("itk")
+    from osteoimaging.imageio import read_image
+    from osteoimaging.segmentation import dice
+
+    spec = VertebraSpec(hires_mm=0.2, scene_mm=0.4, seed=5)
+    ct, truth, _ = vertebra_ct(spec, CTProtocol(spacing_mm=(0.5, 0.5, 1.0)))
+    write_image(ct, tmp_path / "ct.nrrd")
+    write_image(truth.with_array(truth.array.astype(np.uint8)), tmp_path / "mask.nrrd")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "case_id,ct,mask,label,seed,level\n"
+        'one,ct.nrrd,,,"-2,3,1",L1\n'  # RAS (-2, 3, 1) = LPS (2, -3, 1): inside the body
+    )
+    cases = read_manifest(manifest)
+    summary = run_batch(cases, tmp_path / "out", job=mask_stats_job, workers=1)
+    assert (summary.computed, summary.failed) == (1, 0)
+    (row,) = _read_csv(tmp_path / "out" / "results.csv")
+    assert row["level"] == "L1"
+    kept = read_image(tmp_path / "out" / "cases" / "one" / "L1" / "body_mask.nrrd")
+    assert dice(kept.array > 0, truth.array) >= 0.9
+    assert int(row["mask_voxels"]) == int((kept.array > 0).sum())
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "case_id,ct,mask,label,seed,level\n"
+        'a,ct.nrrd,mask.nrrd,,"0,0,0",L1\n'
+        'b,ct.nrrd,,1,"0,0,0",L1\n'
+        'c,ct.nrrd,,,"0,0",L1\n'
+    )
+    with pytest.raises(InputError) as info:
+        read_manifest(bad)
+    msg = str(info.value)
+    assert "row 2 (a): give a mask or seed points, not both" in msg
+    assert "row 3 (b): labels belong to a mask" in msg
+    assert "row 4 (c): seed '0,0' is not x,y,z" in msg

@@ -51,16 +51,47 @@ def calibration_from_text(text: str) -> LinearCalibration:
         ) from exc
 
 
-def iter_levels(case: dict, params: dict) -> Iterator[tuple[str, Volume, Volume]]:
-    """(level, CT, boolean mask on the CT grid) for each level of the case."""
-    if not case.get("mask"):
-        raise InputError(
-            "seed-point segmentation is not available in the batch yet; give a mask", case["ct"]
-        )
+def iter_levels(
+    case: dict, params: dict, case_dir: Path | None = None
+) -> Iterator[tuple[str, Volume, Volume]]:
+    """(level, CT, boolean mask on the CT grid) for each level of the case.
+
+    A case with seed points instead of a mask is segmented here with one-click GrowCut
+    (:func:`osteoimaging.segmentation.segment_vertebral_body`; seeds in RAS mm, as in
+    Slicer); the mask is kept as ``case_dir/<level>/body_mask.nrrd`` so that it can be
+    checked and reused.
+    """
     ct = read_ct(case["ct"], check_hu=params.get("check_hu", True))
+    if case.get("seeds"):
+        from osteoimaging.imageio import write_image
+        from osteoimaging.segmentation import segment_vertebral_body
+        from osteoimaging.segmentation.growcut import ras_to_lps
+
+        for level, seed in zip(case["levels"], case["seeds"], strict=True):
+            name = _level_name(level)
+            mask = segment_vertebral_body(ct, ras_to_lps(seed), level=name, path=case["ct"]).mask
+            if case_dir is not None:
+                write_image(
+                    mask.with_array(mask.array.astype(np.uint8)),
+                    Path(case_dir) / level / "body_mask.nrrd",
+                )
+            yield level, ct, mask
+        return
+    if not case.get("mask"):
+        raise InputError("the case has neither a mask nor seed points", case["ct"])
     for level, label in zip(case["levels"], case["labels"], strict=True):
         mask = read_mask(case["mask"], ct, label=label, resample=params.get("resample_mask", False))
         yield level, ct, mask
+
+
+def _level_name(level: str) -> str | None:
+    """The vertebra level name the segmentation carries, or None (e.g. for ``body``)."""
+    from osteoimaging.segmentation.labels import check_level
+
+    try:
+        return check_level(level)
+    except InputError:
+        return None
 
 
 def mask_stats_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
@@ -71,7 +102,7 @@ def mask_stats_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     """
     calibration = calibration_from_text(case.get("calibration", "none"))
     rows = []
-    for level, ct, mask in iter_levels(case, params):
+    for level, ct, mask in iter_levels(case, params, case_dir):
         values = ct.array[mask.array].astype(np.float64)
         row = {
             "mean_hu": float(values.mean()),
@@ -97,7 +128,7 @@ def focal_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     calibration = calibration_from_text(case.get("calibration", "none"))
     focal_params = FocalParameters.from_dict(params.get("focal", {}))
     rows = []
-    for level, ct, mask in iter_levels(case, params):
+    for level, ct, mask in iter_levels(case, params, case_dir):
         result = measure_focal(
             ct,
             mask,

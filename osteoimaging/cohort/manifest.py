@@ -8,7 +8,8 @@ column          required  meaning
 case_id         yes       the case's name in outputs; sanitised to ``[A-Za-z0-9._-]``
 ct              yes       CT image file or DICOM series folder (relative to the manifest)
 mask            one of    mask or label-map file (relative to the manifest)
-seed            one of    seed point(s) ``x,y,z`` in physical LPS mm, ``;`` between levels
+seed            one of    point(s) ``x,y,z`` inside the body, RAS mm as Slicer shows them
+                          (as ``osteo segment --seed``), ``;`` between levels; GrowCut
 label           no        label value(s) in the mask, ``;`` between levels (default: > 0)
 level           no        level name(s) such as ``L1;L2`` (one result row per level)
 calibration     no        ``none`` (default), ``manual:SLOPE,INTERCEPT`` or a profile JSON
@@ -170,6 +171,10 @@ def _row_problems(raw: dict[str, str], base: Path) -> tuple[list[str], dict[str,
                 problems.append(f"seed '{text}' is not x,y,z in mm")
     if not mask and not seeds:
         problems.append("neither a mask nor a seed point is given")
+    if mask and seeds:
+        problems.append("give a mask or seed points, not both")
+    if seeds and labels:
+        problems.append("labels belong to a mask; a seed point needs none")
     n = max(len(levels), len(labels), len(seeds or []), 1)
     if (
         (levels and len(levels) != n)
@@ -181,7 +186,10 @@ def _row_problems(raw: dict[str, str], base: Path) -> tuple[list[str], dict[str,
             "do not pair up (separate several with ';')"
         )
     if not levels:
-        levels = [f"label{lab}" if lab is not None else "mask" for lab in labels] or ["mask"]
+        if seeds:
+            levels = [f"seed{i + 1}" for i in range(len(seeds))] if len(seeds) > 1 else ["body"]
+        else:
+            levels = [f"label{lab}" if lab is not None else "mask" for lab in labels] or ["mask"]
     out["levels"] = levels
     if len(set(levels)) != len(levels):
         problems.append(f"level names repeat: {';'.join(levels)}")

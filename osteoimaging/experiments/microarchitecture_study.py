@@ -8,9 +8,10 @@ half of them. Two cohort designs set the model Tb.Th (thinner plates than 0.12 m
   that Tb.Th is no proxy for BV/TV (a stress test: BV/TV and Tb.Sp only loosely coupled);
 * ``physiological`` — Tb.Th rises with BV/TV (0.12 mm at BV/TV 0.05 to 0.24 mm at 0.30,
   ± 0.02 mm SD), as in human vertebral cancellous bone, where bone loss both thins and
-  removes trabeculae, the loss of number dominating (Mosekilde, Bone 1988;9:247–250;
-  Chen et al., J Bone Miner Metab 2008;26:82–88). Here BV/TV and Tb.Sp go together as
-  in the paper's vertebrae. The focal measures come from one simulated routine CT; BV/TV, Tb.Th, Tb.Sp and Tb.N
+  removes trabeculae, the loss of number dominating (Mosekilde, Bone 1988;9:247–250).
+  Here BV/TV and Tb.Sp go together as in the paper's vertebrae.
+
+The focal measures come from one simulated routine CT; BV/TV, Tb.Th, Tb.Sp and Tb.N
 from local thickness (:mod:`osteoimaging.microarchitecture`) on the phantom's own
 0.1 mm bone, binarised at the paper's 200 mg/cm³, inside the same 6 mm-eroded region.
 """
