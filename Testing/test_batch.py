@@ -353,6 +353,18 @@ def test_cli_rejects_bad_focal_parameters_before_starting(phantoms, tmp_path, ca
     assert main(["batch", str(manifest), "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
 
 
+def test_cli_exit_code_tells_a_batch_with_failed_cases(phantoms, tmp_path, capsys):
+    from osteoimaging.cli.main import main
+
+    rows = [*_good_rows(1), "broken,corrupt.nrrd,mask0.nrrd,20,L1,,,,,"]
+    manifest = _manifest(phantoms, rows, "exit.csv")
+    argv = ["batch", str(manifest), "--out", str(tmp_path / "o"), "--job", "mask-stats"]
+    assert main([*argv, "--workers", "1"]) == 3
+    assert "1 failed" in capsys.readouterr().out
+    ok = _manifest(phantoms, _good_rows(1), "exit-ok.csv")
+    assert main(["batch", str(ok), "--out", str(tmp_path / "p"), "--job", "mask-stats"]) == 0
+
+
 def test_seed_point_cases_are_segmented_with_growcut(tmp_path):
     """A manifest row with a seed point (RAS mm) instead of a mask: one-click GrowCut runs
     in the batch, its mask is kept, and the mask and seed rules are checked up front."""

@@ -87,4 +87,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"results {summary.results_csv}")
     if summary.failed:
         print(f"errors  {summary.errors_csv}")
+        return EXIT_CASES_FAILED
     return 0
+
+
+#: Exit code of a batch that ran to the end with some failed cases (scripts can tell).
+EXIT_CASES_FAILED = 3

@@ -1,7 +1,8 @@
 """Entry point of ``osteo``: discovers sub-command modules and maps errors to exit codes.
 
 Exit codes: 0 success; 1 unexpected failure; 2 bad input or usage (one line on stderr,
-no traceback unless ``--debug``); 130 cancelled.
+no traceback unless ``--debug``); 3 a batch finished but some cases failed (``errors.csv``);
+130 cancelled.
 """
 
 from __future__ import annotations
