@@ -124,3 +124,18 @@ def test_real_microct_texture_through_the_simulated_ct(shared_data):
     assert abs(rows[0]["trabecular_bmd_mg_cm3"] / (1200 * rows[0]["bvtv"]) - 1) < 0.1
     table = microct_summary(rows)
     assert {t["measure"] for t in table} >= {"focal_bmc_loss_mm", "trabecular_bmd_mg_cm3"}
+
+
+def test_cohort_designs_of_the_model_trabecular_thickness():
+    from osteoimaging.experiments.microarchitecture_study import model_tb_th
+
+    rng = np.random.default_rng(0)
+    bvtv = np.linspace(0.05, 0.30, 200)
+    phys = np.array([model_tb_th(rng, b, "physiological") for b in bvtv])
+    indep = np.array([model_tb_th(rng, b, "independent") for b in bvtv])
+    assert np.corrcoef(bvtv, phys)[0, 1] > 0.8  # thicker plates in denser bone
+    assert abs(np.corrcoef(bvtv, indep)[0, 1]) < 0.25
+    for values in (phys, indep):
+        assert values.min() >= 0.12 and values.max() <= 0.30
+    with pytest.raises(ValueError, match="unknown cohort design"):
+        model_tb_th(rng, 0.1, "bogus")

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from osteoimaging.errors import InputError
-from osteoimaging.experiments import EXPERIMENTS, SCALE_NAMES
+from osteoimaging.experiments import COHORTS, EXPERIMENTS, SCALE_NAMES
 from osteoimaging.progress import TqdmProgress
 
 
@@ -28,6 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"comma-separated subset of {','.join(EXPERIMENTS)} [all]",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the simulations [0]")
+    p.add_argument(
+        "--cohort",
+        choices=COHORTS,
+        default="independent",
+        help="microarchitecture cohort: Tb.Th independent of BV/TV, or rising with it as "
+        "in human vertebrae [independent]",
+    )
     p.add_argument(
         "--data", help="the shared data folder with ct/ (default: ../shared/data of the project)"
     )
@@ -54,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             data_root=args.data,
             progress=bar,
+            cohort=args.cohort,
         )
     print(f"wrote {Path(args.out) / 'tables.md'} and figures in {Path(args.out) / 'figures'}")
     print(json.dumps({k: round(v, 1) for k, v in summary["runtime_s"].items()}))

@@ -17,3 +17,5 @@ EXPERIMENTS = (
 )
 #: Sizes of the run: ``full`` (the paper's 21 pairs and 27 ROIs) and ``quick`` (CI).
 SCALE_NAMES = ("full", "quick")
+#: Tb.Th designs of the microarchitecture cohort (see ``microarchitecture_study``).
+COHORTS = ("independent", "physiological")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from osteoimaging.experiments import COHORTS
 from osteoimaging.experiments.cases import (
     BODY_MM,
     calibration_of,
@@ -37,7 +38,6 @@ from osteoimaging.progress import ProgressCallback, report
 from osteoimaging.stats.correlation import pearson, spearman
 
 INDICES = ("bvtv", "tb_th_mm", "tb_sp_mm", "tb_n_per_mm")
-COHORTS = ("independent", "physiological")
 
 
 def model_tb_th(rng: np.random.Generator, bvtv: float, cohort: str) -> float:

@@ -66,8 +66,13 @@ def run_all(
     seed: int = 0,
     data_root: str | Path | None = None,
     progress: ProgressCallback | None = None,
+    cohort: str = "independent",
 ) -> dict[str, Any]:
-    """Run the chosen experiments; returns the summary written to ``out/summary.json``."""
+    """Run the chosen experiments; returns the summary written to ``out/summary.json``.
+
+    ``cohort`` is the microarchitecture cohort's Tb.Th design (``independent`` or
+    ``physiological``, see :mod:`osteoimaging.experiments.microarchitecture_study`).
+    """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r} ({', '.join(SCALES)})")
     cfg = SCALES[scale]
@@ -77,7 +82,7 @@ def run_all(
     total = sum(_WEIGHTS[e] for e in only)
     done = 0.0
     md: list[str] = []
-    summary: dict[str, Any] = {"scale": scale, "seed": seed, "runtime_s": {}}
+    summary: dict[str, Any] = {"scale": scale, "seed": seed, "cohort": cohort, "runtime_s": {}}
 
     def stage(name: str) -> ProgressCallback | None:
         nonlocal done
@@ -99,14 +104,16 @@ def run_all(
             md += ["## Reproducibility", tables.reproducibility_md(summ)]
             summary["reproducibility"] = summ
         elif name == "microarchitecture":
-            rows, corr = run_microarchitecture(cfg["rois"], seed, stage(name), cfg["micro_body_mm"])
+            rows, corr = run_microarchitecture(
+                cfg["rois"], seed, stage(name), cfg["micro_body_mm"], cohort=cohort
+            )
             tables.write_csv(out / "tables/microarchitecture_rois.csv", rows)
             tables.write_csv(out / "tables/microarchitecture_correlations.csv", corr)
             plots.correlation_png(rows, corr, out / "figures/validation_microarchitecture.png")
             between_sd = {m: float(np.std([r[m] for r in rows], ddof=1)) for m in MEASURES}
             links = coupling(rows)
             md += [
-                "## Microarchitecture correlations",
+                f"## Microarchitecture correlations ({cohort} Tb.Th)",
                 tables.correlation_md(corr),
                 "Coupling of the truth in this cohort: r(BV/TV, Tb.Sp) = "
                 f"{links['r_bvtv_tb_sp_mm']:+.2f}, "
