@@ -20,6 +20,7 @@ import numpy as np
 from osteoimaging.atomic import write_json
 from osteoimaging.calibration import LinearCalibration
 from osteoimaging.errors import InputError
+from osteoimaging.imageio import write_image
 from osteoimaging.validation import read_ct, read_mask
 from osteoimaging.volume import Volume
 
@@ -63,7 +64,6 @@ def iter_levels(
     """
     ct = read_ct(case["ct"], check_hu=params.get("check_hu", True))
     if case.get("seeds"):
-        from osteoimaging.imageio import write_image
         from osteoimaging.segmentation import segment_vertebral_body
         from osteoimaging.segmentation.growcut import ras_to_lps
 

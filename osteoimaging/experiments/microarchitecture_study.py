@@ -38,6 +38,9 @@ from osteoimaging.progress import ProgressCallback, report
 from osteoimaging.stats.correlation import pearson, spearman
 
 INDICES = ("bvtv", "tb_th_mm", "tb_sp_mm", "tb_n_per_mm")
+#: BV/TV range the ROIs span (evenly) and the physiological Tb.Th (mm) at its two ends.
+BVTV_RANGE = (0.05, 0.30)
+PHYSIOLOGICAL_TB_TH_MM = (0.12, 0.24)
 
 
 def model_tb_th(rng: np.random.Generator, bvtv: float, cohort: str) -> float:
@@ -45,7 +48,7 @@ def model_tb_th(rng: np.random.Generator, bvtv: float, cohort: str) -> float:
     if cohort == "independent":
         return float(rng.uniform(0.12, 0.30))
     if cohort == "physiological":
-        mean = 0.12 + (0.24 - 0.12) * (bvtv - 0.05) / (0.30 - 0.05)
+        mean = float(np.interp(bvtv, BVTV_RANGE, PHYSIOLOGICAL_TB_TH_MM))
         return float(np.clip(rng.normal(mean, 0.02), 0.12, 0.30))
     raise ValueError(f"unknown cohort design {cohort!r} ({', '.join(COHORTS)})")
 
@@ -62,7 +65,7 @@ def run_microarchitecture(
     ``cohort`` is the design of the model Tb.Th (:data:`COHORTS`, see the module text).
     """
     rng = np.random.default_rng([seed, 2])
-    bvtvs = rng.permutation(np.linspace(0.05, 0.30, n_rois))
+    bvtvs = rng.permutation(np.linspace(*BVTV_RANGE, n_rois))
     rows: list[dict[str, Any]] = []
     for i, bvtv in enumerate(bvtvs):
         report(progress, i / n_rois, f"ROI {i + 1}/{n_rois}")
