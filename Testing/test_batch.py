@@ -105,7 +105,9 @@ def test_case_ids_are_sanitised():
     assert sanitise_case_id(" .hidden") == "hidden"
 
 
-FOCAL = {"focal": {"erosion_mm": 2.0}}  # small phantoms: a 2 mm erosion leaves an ROI
+# Small phantoms (1.8 ml "L1" bodies, far below an adult's): a 2 mm erosion leaves an ROI,
+# and the quality limits are set for them (the rows stay flagged as too small).
+FOCAL = {"focal": {"erosion_mm": 2.0}, "qc": {"hard_body_ml": [0.5, 150]}}
 
 
 @pytest.fixture(scope="module")

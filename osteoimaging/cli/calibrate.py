@@ -16,10 +16,10 @@ from osteoimaging.calibration.inserts import (
     measure_insert_centres,
     measure_insert_labels,
 )
+from osteoimaging.cli.args import parse_point, parse_point_list
 from osteoimaging.errors import InputError
 from osteoimaging.imageio import read_image
 from osteoimaging.validation import check_mask_geometry, read_ct
-from osteoimaging.vertebrae import parse_point, parse_point_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:

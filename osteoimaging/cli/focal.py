@@ -1,17 +1,19 @@
-"""``osteo focal``: focal osteoporosis defect maps and case values (Li et al., JOR Spine 2022)."""
+"""``osteo focal``: focal osteoporosis defect maps and values of one or more vertebrae.
+
+Only gathers the inputs into a :class:`~osteoimaging.case.CaseRequest` and prints what
+:func:`~osteoimaging.case.measure_case` found; the files are written by
+:func:`~osteoimaging.case.outputs.write_case_outputs` (the one writer the batch and the
+other front ends use too).
+"""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
-from osteoimaging.calibration import LinearCalibration
+from osteoimaging.cli.args import parse_point, parse_point_list
 from osteoimaging.errors import InputError
-from osteoimaging.focal import FocalParameters, measure_focal, write_focal_outputs
-from osteoimaging.focal.parameters import AGGREGATIONS, MASK_RESAMPLING, MODES
-from osteoimaging.progress import TqdmProgress
-from osteoimaging.validation import read_ct, read_mask
+from osteoimaging.focal.parameters import AGGREGATIONS, MASK_RESAMPLING, MODES, FocalParameters
 
 #: (option, FocalParameters field, type, help) of every method parameter on the command line.
 PARAMETER_OPTIONS = (
@@ -22,7 +24,7 @@ PARAMETER_OPTIONS = (
     ("--angle-step-deg", "angle_step_deg", float, "star-line angular step"),
     ("--sample-step-mm", "sample_step_mm", float, "profile sample step"),
     ("--min-valley-depth", "min_valley_depth", float, "ignore shallower ripples (BMD units)"),
-    ("--tissue-bmd", "tissue_bmd", float, "intact bone tissue density (mg/cm³)"),
+    ("--tissue-bmd", "tissue_bmd", float, "intact bone tissue density (BMD units)"),
     ("--line-spacing-mm", "line_spacing_mm", float, "fast path: spacing of parallel lines"),
     ("--line-phases", "line_phases", int, "fast path: phase-shifted line lattices"),
 )
@@ -57,113 +59,235 @@ def parameters_from_args(args: argparse.Namespace) -> FocalParameters:
     return FocalParameters(**{name: getattr(args, name) for name in names})
 
 
-def calibration_from_args(args: argparse.Namespace) -> LinearCalibration:
-    """``--slope``/``--intercept`` (both or neither; neither = identity, "none")."""
-    if (args.slope is None) != (args.intercept is None):
-        raise InputError("give both --slope and --intercept, or neither (no calibration)")
-    if args.slope is None:
-        return LinearCalibration.identity()
-    try:
-        return LinearCalibration.manual(args.slope, args.intercept)
-    except ValueError as exc:
-        raise InputError(f"bad calibration: {exc}") from exc
+def add_body_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where each vertebral body comes from: a mask, a label map or clicks."""
+    g = parser.add_argument_group("vertebral bodies (one of --mask, --labels, --seed)")
+    g.add_argument("--mask", help="vertebral-body mask or label map on the CT grid")
+    g.add_argument("--label", help="label value in --mask [any non-zero]")
+    g.add_argument(
+        "--seed",
+        action="append",
+        metavar="X,Y,Z",
+        help="a point inside a vertebral body, RAS mm (Slicer); GrowCut segments it; "
+        "repeat for several vertebrae (write --seed=X,Y,Z when X is negative)",
+    )
+    g.add_argument("--labels", help="vertebra label map (e.g. TotalSegmentator) on the CT grid")
+    g.add_argument(
+        "--label-values", help="label value of each level, comma list [from --label-scheme]"
+    )
+    g.add_argument(
+        "--label-scheme",
+        default="verse",
+        help="label numbering for --levels: verse (L1 = 20) or totalseg_v2 (L1 = 31) [verse]",
+    )
+    g.add_argument("--body-labels", help="body/rest label map (1 = body), keeps the body part")
+    g.add_argument("--level", help="level name of the one vertebra (e.g. L1)")
+    g.add_argument("--levels", help="level names, comma list (one per --seed, or per label)")
+    g.add_argument("--resample-mask", action="store_true", help="resample masks on another grid")
 
 
-def file_sha256(*paths: str | Path) -> str:
-    """SHA-256 over the bytes of the input files (a folder: its files in name order)."""
-    h = hashlib.sha256()
-    for path in paths:
-        path = Path(path)
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            with f.open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                    h.update(block)
-    return h.hexdigest()
+def add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    """Calibration, input units, alignment and sub-regions."""
+    g = parser.add_argument_group("calibration, units and alignment")
+    g.add_argument("--calibration", help="calibration profile JSON (osteo calibrate)")
+    g.add_argument("--slope", type=float, help="manual calibration BMD = slope × HU + intercept")
+    g.add_argument("--intercept", type=float, help="manual calibration intercept (mg/cm³)")
+    g.add_argument(
+        "--material",
+        help="calibration material of --slope/--intercept or of an input in mg/cm³: "
+        "HA or K2HPO4 [HA for --slope; a profile carries its own]",
+    )
+    g.add_argument(
+        "--input-units",
+        default="HU",
+        help="what the CT holds: HU, or mg/cm3 for an already calibrated image (then give "
+        "--material) [HU]",
+    )
+    g.add_argument(
+        "--no-hu-check", action="store_true", help="skip the CT-in-HU plausibility check"
+    )
+    g.add_argument(
+        "--align",
+        default="endplates",
+        help="spine-axis alignment: endplates, pca, none, or a rotation RX,RY,RZ in degrees "
+        "[endplates]",
+    )
+    g.add_argument(
+        "--no-align", dest="align", action="store_const", const="none", help="= --align none"
+    )
+    g.add_argument("--left-right", action="store_true", help="split sub-regions left/right too")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "focal",
-        help="focal osteoporosis defect maps and values of one vertebral body",
-        description="Intercept width, focal BMD loss and focal BMC loss (Li et al., JOR Spine "
-        "2022;5:e1195) of a vertebral body: writes results.json, maps/*.nrrd, roi.nrrd, "
-        "overlay.png and report.html to --out.",
+        help="focal osteoporosis defect maps and values of vertebral bodies",
+        description="Intercept width, focal BMD loss and focal BMC loss (Li C et al., JOR "
+        "Spine 2022;5:e1195) of one or more vertebral bodies: writes results.csv, "
+        "results.json and report.html to --out, and per level its maps (NRRD), masks, "
+        "overlay and sub-region figures in --out/<level>/.",
     )
     p.add_argument("ct", help="CT in HU: NRRD, NIfTI, MetaImage or a DICOM series folder")
-    p.add_argument("--mask", help="vertebral-body mask or label map on the CT grid")
-    p.add_argument("--label", type=int, help="label value in --mask [any non-zero]")
     p.add_argument("--series", metavar="UID", help="DICOM series when the folder has several")
-    p.add_argument("--resample-mask", action="store_true", help="resample a mask on another grid")
-    p.add_argument(
-        "--no-hu-check", action="store_true", help="skip the CT-in-HU plausibility check"
-    )
-    p.add_argument("--slope", type=float, help="calibration BMD = slope × HU + intercept")
-    p.add_argument("--intercept", type=float, help="calibration intercept (mg/cm³)")
     p.add_argument("--out", required=True, help="output folder")
+    add_body_arguments(p)
+    add_case_arguments(p)
     add_parameter_arguments(p)
-    from osteoimaging.vertebrae import add_vertebra_arguments
-
-    add_vertebra_arguments(p)
     p.set_defaults(func=run)
 
 
-def print_case_values(values: dict) -> None:
-    units = values.get("bmd_units", "mg/cm3 HA")
-    print(f"focal BMC loss    {values['focal_bmc_loss_mm']:.3f} mm")
-    print(f"focal BMD loss    {values['focal_bmd_loss']:.4f}")
-    print(f"intercept width   {values['intercept_width_mm']:.3f} mm")
-    print(f"trabecular BMD    {values['trabecular_bmd_mg_cm3']:.1f} {units}")
-    print(
-        f"ROI               {values['roi_voxels']} voxels, {values['roi_volume_ml']:.2f} ml, "
-        f"void coverage {values['void_coverage']:.3f}"
+def calibration_from_args(args: argparse.Namespace):
+    """``--calibration PROFILE`` or ``--slope``/``--intercept`` (or None)."""
+    from osteoimaging.calibration.linear import LinearCalibration
+    from osteoimaging.calibration.profile import load_profile
+
+    manual = args.slope is not None or args.intercept is not None
+    if manual and (args.slope is None or args.intercept is None):
+        raise InputError("give both --slope and --intercept, or neither (no calibration)")
+    if manual and args.calibration:
+        raise InputError("give --calibration PROFILE or --slope/--intercept, not both")
+    if args.calibration:
+        return load_profile(args.calibration).calibration()
+    if manual:
+        try:
+            return LinearCalibration.manual(args.slope, args.intercept)
+        except ValueError as exc:
+            raise InputError(f"bad calibration: {exc}") from exc
+    return None
+
+
+def _levels(args: argparse.Namespace) -> list[str] | None:
+    from osteoimaging.segmentation.labels import parse_levels
+
+    if args.levels and args.level:
+        raise InputError("give --level (one vertebra) or --levels (several), not both")
+    if args.levels:
+        return parse_levels(args.levels)
+    return [args.level] if args.level else None
+
+
+def _named(levels: list[str] | None, n: int, what: str) -> list[str | None]:
+    if levels is None:
+        return [None] * n
+    if len(levels) != n:
+        raise InputError(f"{len(levels)} level name(s) for {n} {what}")
+    return list(levels)
+
+
+def bodies_from_args(args: argparse.Namespace, ct) -> dict:
+    """The bodies and label maps of the command line, as CaseRequest fields."""
+    from osteoimaging.case.request import BodySource, check_label_value
+    from osteoimaging.imageio import read_image
+    from osteoimaging.segmentation.labels import label_for_level
+    from osteoimaging.validation import check_mask_geometry, read_mask
+
+    given = [name for name in ("mask", "labels", "seed") if getattr(args, name)]
+    if len(given) != 1:
+        raise InputError(
+            "give the vertebral body one way: --mask MASK [--label N], --labels LABELS "
+            "--levels L1,…, or --seed X,Y,Z"
+            + (f" (got {', '.join('--' + g for g in given)})" if given else "")
+        )
+    levels = _levels(args)
+    if args.mask:
+        if args.levels:
+            raise InputError("--mask holds one vertebra: name it with --level, not --levels")
+        label = None if args.label is None else check_label_value(args.label)
+        mask = read_mask(args.mask, ct, label=label, resample=args.resample_mask)
+        name = Path(args.mask).name + (f" (label {label})" if label is not None else "")
+        level = levels[0] if levels else None
+        return {"bodies": [BodySource(level, mask=mask, description=f"mask {name}")]}
+    if args.label is not None:
+        raise InputError("--label goes with --mask; with --labels use --label-values")
+    if args.seed:
+        seeds = [parse_point(s) for s in args.seed]
+        names = _named(levels, len(seeds), "seed point(s)")
+        return {"bodies": [BodySource(n, seed_ras=s) for s, n in zip(seeds, names, strict=True)]}
+    labels = check_mask_geometry(
+        read_image(args.labels), ct, args.labels, resample=args.resample_mask
+    )
+    body_labels = None
+    if args.body_labels:
+        body_labels = check_mask_geometry(
+            read_image(args.body_labels), ct, args.body_labels, resample=args.resample_mask
+        )
+    if args.label_values:
+        values = [check_label_value(v) for v in parse_point_list(args.label_values)]
+    elif levels:
+        values = [label_for_level(level, args.label_scheme) for level in levels]
+    else:
+        raise InputError("with --labels, give the levels (e.g. --levels L1,L2) or --label-values")
+    names = _named(levels, len(values), "label value(s)")
+    return {
+        "bodies": [BodySource(n, label=v) for v, n in zip(values, names, strict=True)],
+        "labels": labels,
+        "body_labels": body_labels,
+        "labels_name": Path(args.labels).name,
+    }
+
+
+def input_digest(args: argparse.Namespace) -> str:
+    """SHA-256 over the input files' content (CT, then mask or label maps)."""
+    import hashlib
+
+    from osteoimaging.cohort.hashing import file_digest
+
+    parts = [args.ct] + [p for p in (args.mask, args.labels, args.body_labels) if p]
+    return hashlib.sha256("".join(file_digest(p) for p in parts).encode()).hexdigest()
+
+
+def request_from_args(args: argparse.Namespace):
+    """The :class:`~osteoimaging.case.CaseRequest` of an ``osteo focal`` command line."""
+    from osteoimaging.case.density import check_input_units
+    from osteoimaging.case.request import CaseRequest
+    from osteoimaging.validation import read_ct
+
+    params = parameters_from_args(args)
+    calibration = calibration_from_args(args)
+    units = check_input_units(args.input_units)
+    align = args.align
+    if isinstance(align, str) and "," in align:
+        align = parse_point(align)
+    ct = read_ct(args.ct, series_uid=args.series, check_hu=units == "HU" and not args.no_hu_check)
+    return CaseRequest(
+        ct=ct,
+        **bodies_from_args(args, ct),
+        calibration=calibration,
+        input_units=units,
+        material=args.material,
+        align=align,
+        params=params,
+        left_right=args.left_right,
+        input_name=Path(args.ct).name,
+        input_sha256=input_digest(args),
     )
 
 
-def _run_vertebrae(args: argparse.Namespace, ct, params, calibration) -> int:
-    """``--seed``/``--labels``: one or several vertebrae, aligned (issue 4's glue)."""
-    from osteoimaging.vertebrae import run_vertebrae_cli
-
-    if args.mask:
-        raise InputError("give --mask, or --seed/--labels, not both")
-    with TqdmProgress("focal") as progress:
-        case = run_vertebrae_cli(args, ct, params, calibration, progress)
-    for name, result in case.results.items():
-        print(f"{name}:")
-        print_case_values(result.values)
-    print(f"wrote {Path(args.out) / 'results.csv'} and one folder per level in {args.out}")
-    return 0
+def print_case(case) -> None:
+    """The ROI means and quality of each level, for the terminal (the flags' sentences
+    went to the log as warnings)."""
+    for level in case.levels:
+        row = level.row
+        print(f"{level.name} [{row['qc']}{': ' + row['qc_flags'] if row['qc_flags'] else ''}]")
+        print(f"  focal BMC loss    {row['focal_bmc_loss_mm']:.3f} mm")
+        print(f"  focal BMD loss    {row['focal_bmd_loss']:.4f}")
+        print(f"  intercept width   {row['intercept_width_mm']:.3f} mm")
+        print(f"  trabecular BMD    {row['trabecular_bmd']:.1f} {row['bmd_units']}")
+        print(
+            f"  ROI               {row['roi_voxels']} voxels, {row['roi_volume_ml']:.2f} ml, "
+            f"void coverage {row['void_coverage']:.3f}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
-    from osteoimaging.vertebrae import vertebrae_requested
+    from osteoimaging.case import measure_case
+    from osteoimaging.case.outputs import write_case_outputs
+    from osteoimaging.progress import TqdmProgress
 
-    if not args.mask and not vertebrae_requested(args):
-        raise InputError(
-            "give the vertebral body: --mask MASK [--label N], --labels LABELS --levels L1,…, "
-            "or --seed X,Y,Z"
-        )
-    params = parameters_from_args(args)
-    calibration = calibration_from_args(args)
-    ct = read_ct(args.ct, series_uid=args.series, check_hu=not args.no_hu_check)
-    if vertebrae_requested(args):
-        return _run_vertebrae(args, ct, params, calibration)
-    if args.calibration:
-        from osteoimaging.vertebrae import load_calibration
-
-        if not calibration.is_identity:
-            raise InputError("give --calibration PROFILE or --slope/--intercept, not both")
-        calibration = load_calibration(args.calibration)
-    mask = read_mask(args.mask, ct, label=args.label, resample=args.resample_mask)
-    try:
-        with TqdmProgress("focal") as progress:
-            result = measure_focal(ct, mask, calibration, params, progress=progress)
-    except InputError as exc:
-        if exc.path is None and "mask" in exc.problem:
-            raise InputError(exc.problem, args.mask) from exc
-        raise
-    result.values["input_sha256"] = file_sha256(args.ct, args.mask)
-    paths = write_focal_outputs(result, args.out, ct=ct)
-    print_case_values(result.values)
-    print(f"wrote {paths['results']}, {paths['report']} and maps in {Path(args.out) / 'maps'}")
+    request = request_from_args(args)
+    with TqdmProgress("focal") as progress:
+        case = measure_case(request, progress)
+    paths = write_case_outputs(case, args.out)
+    print_case(case)
+    print(f"wrote {paths['results_csv']}, {paths['report']} and one folder per level")
     return 0

@@ -7,11 +7,11 @@ import argparse
 import numpy as np
 
 from osteoimaging.atomic import write_json
+from osteoimaging.cli.args import parse_point
 from osteoimaging.imageio import write_image
 from osteoimaging.progress import TqdmProgress
 from osteoimaging.segmentation import ras_to_lps, segment_vertebral_body
 from osteoimaging.validation import read_ct
-from osteoimaging.vertebrae import parse_point
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,9 +9,9 @@ import them, so they must be importable on every worker).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,135 +20,149 @@ import numpy as np
 from osteoimaging.atomic import write_json
 from osteoimaging.calibration import LinearCalibration
 from osteoimaging.errors import InputError
-from osteoimaging.imageio import write_image
-from osteoimaging.validation import read_ct, read_mask
-from osteoimaging.volume import Volume
+from osteoimaging.validation import read_ct
 
 Job = Callable[[dict, Path, dict], list[dict]]
+
+
+#: Batch parameters besides ``focal`` (FocalParameters fields) that shape a case request.
+CASE_PARAMETERS = (
+    "align",
+    "left_right",
+    "input_units",
+    "material",
+    "check_hu",
+    "resample_mask",
+    "qc",
+)
 
 
 def calibration_from_text(text: str) -> LinearCalibration:
     """The manifest's calibration column → a LinearCalibration.
 
-    ``none`` → identity; ``manual:SLOPE,INTERCEPT``; otherwise a JSON profile holding
-    ``slope`` and ``intercept`` at the top level or under ``fit`` (the profile format of
-    issue 4's ``osteo calibrate``).
+    ``none`` → identity; ``manual:SLOPE,INTERCEPT``; otherwise a calibration profile
+    written by ``osteo calibrate`` (read by :func:`~osteoimaging.calibration.profile.
+    load_profile`, the one profile reader).
     """
+    from osteoimaging.calibration.profile import load_profile
+
     if text == "none":
         return LinearCalibration.identity()
     if text.startswith("manual:"):
         slope, intercept = (float(v) for v in text.split(":", 1)[1].split(","))
         return LinearCalibration.manual(slope, intercept)
-    path = Path(text)
-    try:
-        profile = json.loads(path.read_text(encoding="utf-8"))
-        fit = profile.get("fit", profile)
-        return LinearCalibration(
-            float(fit["slope"]), float(fit["intercept"]), f"profile:{path.stem}"
-        )
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(
-            f"not a calibration profile with slope and intercept ({exc})", path
-        ) from exc
+    return load_profile(text).calibration()
 
 
-def iter_levels(
-    case: dict, params: dict, case_dir: Path | None = None
-) -> Iterator[tuple[str, Volume, Volume]]:
-    """(level, CT, boolean mask on the CT grid) for each level of the case.
-
-    A case with seed points instead of a mask is segmented here with one-click GrowCut
-    (:func:`osteoimaging.segmentation.segment_vertebral_body`; seeds in RAS mm, as in
-    Slicer); the mask is kept as ``case_dir/<level>/body_mask.nrrd`` so that it can be
-    checked and reused.
-    """
-    ct = read_ct(case["ct"], check_hu=params.get("check_hu", True))
-    if case.get("seeds"):
-        from osteoimaging.segmentation import segment_vertebral_body
-        from osteoimaging.segmentation.growcut import ras_to_lps
-
-        for level, seed in zip(case["levels"], case["seeds"], strict=True):
-            name = _level_name(level)
-            mask = segment_vertebral_body(ct, ras_to_lps(seed), level=name, path=case["ct"]).mask
-            if case_dir is not None:
-                write_image(
-                    mask.with_array(mask.array.astype(np.uint8)),
-                    Path(case_dir) / level / "body_mask.nrrd",
-                )
-            yield level, ct, mask
-        return
-    if not case.get("mask"):
-        raise InputError("the case has neither a mask nor seed points", case["ct"])
-    for level, label in zip(case["levels"], case["labels"], strict=True):
-        mask = read_mask(case["mask"], ct, label=label, resample=params.get("resample_mask", False))
-        yield level, ct, mask
-
-
-def _level_name(level: str) -> str | None:
-    """The vertebra level name the segmentation carries, or None (e.g. for ``body``)."""
+def _body_name(level: str) -> dict[str, str | None]:
+    """BodySource naming fields of a manifest level: a vertebra level, else a tag."""
     from osteoimaging.segmentation.labels import check_level
 
     try:
-        return check_level(level)
+        return {"level": check_level(level), "tag": ""}
     except InputError:
-        return None
+        return {"level": None, "tag": level}
+
+
+def case_request(case: dict, params: dict):
+    """The :class:`~osteoimaging.case.CaseRequest` of one manifest case.
+
+    The same inputs ``osteo focal`` gathers: the CT (HU check unless ``check_hu`` is
+    false or ``input_units`` is mg/cm3), each level's body from its seed point (GrowCut),
+    its label value in the mask column's label map, or the whole mask (no label), the
+    calibration column, and the batch parameters of :data:`CASE_PARAMETERS` and ``focal``
+    (``qc``: :class:`~osteoimaging.case.quality.QualityLimits` fields, e.g. for animal
+    studies whose vertebrae are far below the adult human ranges).
+    """
+    from osteoimaging.case import BodySource, CaseRequest, QualityLimits
+    from osteoimaging.case.density import check_input_units
+    from osteoimaging.cohort.hashing import file_digest
+    from osteoimaging.focal.parameters import FocalParameters
+    from osteoimaging.imageio import read_image
+    from osteoimaging.validation import check_mask_geometry, mask_from_label
+
+    units = check_input_units(params.get("input_units", "HU"))
+    ct = read_ct(case["ct"], check_hu=bool(params.get("check_hu", True)) and units == "HU")
+    fields: dict[str, Any] = {}
+    bodies = []
+    if case.get("seeds"):
+        for level, seed in zip(case["levels"], case["seeds"], strict=True):
+            bodies.append(BodySource(seed_ras=tuple(seed), **_body_name(level)))
+    elif case.get("mask"):
+        labels = check_mask_geometry(
+            read_image(case["mask"]),
+            ct,
+            case["mask"],
+            resample=bool(params.get("resample_mask", False)),
+        )
+        fields.update(labels=labels, labels_name=Path(case["mask"]).name)
+        for level, label in zip(case["levels"], case["labels"], strict=True):
+            if label is None:
+                mask = mask_from_label(labels, None, case["mask"])
+                text = f"mask {Path(case['mask']).name}"
+                bodies.append(BodySource(mask=mask, description=text, **_body_name(level)))
+            else:
+                bodies.append(BodySource(label=label, **_body_name(level)))
+    else:
+        raise InputError("the case has neither a mask nor seed points", case["ct"])
+    digests = [file_digest(case["ct"])] + ([file_digest(case["mask"])] if case.get("mask") else [])
+    return CaseRequest(
+        ct=ct,
+        bodies=bodies,
+        calibration=calibration_from_text(case.get("calibration", "none")),
+        input_units=units,
+        material=params.get("material"),
+        align=params.get("align", "endplates"),
+        params=FocalParameters.from_dict(params.get("focal", {})),
+        left_right=bool(params.get("left_right", False)),
+        limits=QualityLimits.from_dict(params.get("qc", {})),
+        input_name=Path(case["ct"]).name,
+        input_sha256=hashlib.sha256("".join(digests).encode()).hexdigest(),
+        **fields,
+    )
 
 
 def mask_stats_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
-    """Mean and SD of the CT (and of calibrated BMD) inside each level's mask.
+    """Mean and SD of the CT (and of calibrated BMD) inside each level's body.
 
-    A light job for quality control (and the batch's own tests): it reads the inputs
-    exactly as the focal job does and writes ``<level>/values.json``.
+    A light job for quality control (and the batch's own tests): the bodies come from
+    the same request the focal job builds (:func:`case_request`); writes
+    ``<level>/values.json``.
     """
-    calibration = calibration_from_text(case.get("calibration", "none"))
+    from osteoimaging.case.pipeline import body_from_source
+
+    request = case_request(case, params)
+    calibration = request.calibration or LinearCalibration.identity()
     rows = []
-    for level, ct, mask in iter_levels(case, params, case_dir):
-        values = ct.array[mask.array].astype(np.float64)
+    for source in request.bodies:
+        mask, description, _ = body_from_source(request, source)
+        values = request.ct.array[mask.array].astype(np.float64)
         row = {
+            "level": source.name,
+            "source": description,
             "mean_hu": float(values.mean()),
             "sd_hu": float(values.std(ddof=1)) if values.size > 1 else float("nan"),
             "mean_bmd": float(calibration.apply(float(values.mean()))),  # linear: mean commutes
             "mask_voxels": int(values.size),
-            "mask_volume_ml": float(values.size * ct.voxel_volume_mm3 / 1000.0),
+            "mask_volume_ml": float(values.size * request.ct.voxel_volume_mm3 / 1000.0),
             "calibration": calibration.source,
         }
-        write_json(Path(case_dir) / level / "values.json", row)
+        write_json(Path(case_dir) / source.name / "values.json", row)
         rows.append(row)
     return rows
 
 
 def focal_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
-    """The focal-defect measurement (Li et al., JOR Spine 2022;5:e1195) for each level.
+    """The one case pipeline (:func:`osteoimaging.case.measure_case`) on a manifest case.
 
-    ``params["focal"]`` holds keyword arguments of ``FocalParameters``; each level's
-    maps, report and ``results.json`` go to ``case_dir/<level>/``.
+    Writes the same files as ``osteo focal`` into ``case_dir`` and returns its rows.
     """
-    from osteoimaging.focal import FocalParameters, measure_focal, write_focal_outputs
+    from osteoimaging.case import measure_case
+    from osteoimaging.case.outputs import write_case_outputs
 
-    calibration = calibration_from_text(case.get("calibration", "none"))
-    focal_params = FocalParameters.from_dict(params.get("focal", {}))
-    rows = []
-    for level, ct, mask in iter_levels(case, params, case_dir):
-        result = measure_focal(
-            ct,
-            mask,
-            calibration=None if calibration.is_identity else calibration,
-            params=focal_params,
-        )
-        write_focal_outputs(result, Path(case_dir) / level, ct=ct)
-        row = {k: v for k, v in result.values.items() if _is_scalar(v) and k not in _NOT_IN_TABLE}
-        row.setdefault("calibration", calibration.source)
-        rows.append(row)
-    return rows
-
-
-#: Values kept in each case's results.json but left out of results.csv (long texts; the
-#: software version is in batch.json and in every done.json).
-_NOT_IN_TABLE = {"method_reference", "input_sha256", "software_version"}
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, str | int | float | bool | np.generic) or value is None
+    result = measure_case(case_request(case, params))
+    write_case_outputs(result, case_dir)
+    return result.rows
 
 
 JOBS: dict[str, Job] = {"focal": focal_job, "mask-stats": mask_stats_job}

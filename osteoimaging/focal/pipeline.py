@@ -24,23 +24,21 @@ from osteoimaging.focal.resample import (
 from osteoimaging.focal.roi import erode_mask
 from osteoimaging.focal.starlines import directions, star_line_sums
 from osteoimaging.log import logger
+from osteoimaging.maps import map_info
+from osteoimaging.memory import check_memory
 from osteoimaging.progress import ProgressCallback, report, sub_progress
 from osteoimaging.volume import Volume, format_triplet
 
 METHOD_REFERENCE = (
-    "Li Y, et al. Focal osteoporosis defect is associated with vertebral compression "
-    "fracture prevalence in a bone mineral density-independent manner. JOR Spine. "
-    "2022;5(1):e1195. doi:10.1002/jsp2.1195"
+    "Li C, Ma C, Zhuo X, Li L, Li B, Li S, Lu WW. Focal osteoporosis defect is associated "
+    "with vertebral compression fracture prevalence in a bone mineral density-independent "
+    "manner. JOR Spine. 2022;5(1):e1195. doi:10.1002/jsp2.1195"
 )
-MAP_NAMES = ("focal_bmc_loss", "focal_bmd_loss", "intercept_width", "coverage", "bmd")
-MAP_UNITS = {
-    "focal_bmc_loss": "mm",
-    "focal_bmd_loss": "fraction",
-    "intercept_width": "mm",
-    "coverage": "orientations",
-    "bmd": "mg/cm3 HA",
-}
-MAX_GRID_VOXELS = 150_000_000
+#: Bytes per analysis-grid voxel at the peak of a measurement (resampled CT, mask,
+#: distance map, filtered image and their temporaries; the star-line lattices of one
+#: orientation add about as much again for the ROI's bounding box). Measured with
+#: tracemalloc on the demo phantom and the one-click case: 30–38 bytes per grid voxel.
+BYTES_PER_GRID_VOXEL = 48
 
 
 @dataclass
@@ -91,6 +89,24 @@ def input_hash(ct: Volume, mask: Volume) -> str:
     return h.hexdigest()
 
 
+def grid_for(
+    ct: Volume,
+    body: Volume,
+    spacing_mm: float,
+    direction: np.ndarray | None,
+    input_path: str | None = None,
+) -> Volume:
+    """The analysis grid of ``body``, after checking that a measurement on it fits in
+    memory (:func:`osteoimaging.memory.check_memory`)."""
+    grid = analysis_grid(ct, body, spacing_mm, direction, margin_mm=3 * spacing_mm)
+    check_memory(
+        grid.array.size * BYTES_PER_GRID_VOXEL,
+        f"the focal measurement on a {format_triplet(grid.size, 'd')} grid at {spacing_mm:g} mm",
+        input_path,
+    )
+    return grid
+
+
 def _nanmean(a: np.ndarray) -> float:
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else float("nan")
@@ -104,6 +120,8 @@ def measure_focal(
     *,
     grid_direction: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    bmd_units: str | None = None,
+    input_path: str | None = None,
 ) -> FocalResult:
     """Focal BMC loss, focal BMD loss and intercept width maps and case values.
 
@@ -111,7 +129,11 @@ def measure_focal(
     inside); ``calibration`` HU → BMD (None = identity, reported as ``"none"``);
     ``grid_direction`` the 3×3 direction (columns = axes, LPS) of the analysis grid, star
     lines lying in planes perpendicular to its third column (None = the CT's direction).
-    Raises InputError on bad input and CancelledError when ``progress`` returns False.
+    ``bmd_units`` names the units of the BMD values (default: ``HU`` without a
+    calibration, ``mg/cm³ HA`` with one; :mod:`osteoimaging.case.density` decides it for
+    the case pipeline); ``input_path`` names the CT in error messages.
+    Raises InputError on bad input (also when the analysis grid would not fit in memory)
+    and CancelledError when ``progress`` returns False.
     """
     t0 = time.perf_counter()
     params = params or FocalParameters()
@@ -126,12 +148,7 @@ def measure_focal(
 
     report(progress, 0.0, "resampling to the analysis grid")
     body = ct.with_array(m)  # on the CT grid (checked): use its exact geometry
-    grid = analysis_grid(ct, body, s, direction, margin_mm=3 * s)
-    if grid.array.size > MAX_GRID_VOXELS:
-        raise InputError(
-            f"the mask's bounding box needs {grid.array.size:,} voxels at {s:g} mm; "
-            "give a mask of one vertebral body"
-        )
+    grid = grid_for(ct, body, s, direction, input_path)
     hu = resample_linear(ct, grid)
     grid_mask = resample_mask(body, grid, params.mask_resampling)
     report(progress, 0.1, "eroding the mask")
@@ -151,13 +168,14 @@ def measure_focal(
     ):
         arr = np.full(grid.shape, np.nan, np.float32)
         arr[roi] = values
-        maps[name] = grid.with_array(arr, units=MAP_UNITS[name])
+        maps[name] = grid.with_array(arr, units=map_info(name).units)
     coverage = np.zeros(grid.shape, np.int16)
     coverage[roi] = sums.count
-    maps["coverage"] = grid.with_array(coverage, units=MAP_UNITS["coverage"])
+    maps["coverage"] = grid.with_array(coverage, units=map_info("coverage").units)
     bmd = np.full(grid.shape, np.nan, np.float32)
     bmd[roi] = calibration.apply(hu.array[roi])
-    bmd_units = "HU (uncalibrated)" if calibration.is_identity else MAP_UNITS["bmd"]
+    if bmd_units is None:
+        bmd_units = "HU" if calibration.is_identity else map_info("bmd").units
     maps["bmd"] = grid.with_array(bmd, units=bmd_units)
 
     n_roi = int(roi.sum())
@@ -165,7 +183,7 @@ def measure_focal(
         "focal_bmc_loss_mm": _nanmean(bmc),
         "focal_bmd_loss": _nanmean(loss),
         "intercept_width_mm": _nanmean(width),
-        "trabecular_bmd_mg_cm3": float(bmd[roi].mean()),
+        "trabecular_bmd": float(np.mean(bmd[roi], dtype=np.float64)),
         "bmd_units": bmd_units,
         "void_coverage": float((sums.count > 0).mean()),
         "roi_voxels": n_roi,

@@ -1,93 +1,75 @@
 """What the FocalOsteoDefect module's Logic does, on MRML nodes, testable headless.
 
-Steps: CT node → :class:`Volume`; the vertebral-body mask from a segment (or grown by
-GrowCut from a seed point and stored as an editable segment named after the level);
-the focal-defect measurement of the logic layer; its maps as styled overlay nodes
-named ``"<level> <map label>"``; one table row per level (and per sub-region).
-Measuring a level again updates its nodes and rows, so a radiologist can edit the
-segment in Segment Editor and "Recompute".
+The bridge only gathers inputs from nodes and stores outputs in nodes; the measurement
+is the one case pipeline (:func:`osteoimaging.case.measure_case`), as in the CLI, the
+batch and the browser station:
 
-The measurement and GrowCut functions are imported when called, so this module loads
-without the optional dependencies they need.
+* inputs: the CT node → :class:`~osteoimaging.volume.Volume`; the body from a segment,
+  or from a seed point (GrowCut with Slicer's own ``vtkImageGrowCutSegment`` when
+  slicer-core has it, so a click needs no extra package);
+* outputs: the grown body as an editable segment named after the level; the maps as
+  styled overlay nodes named ``"<level> <map label>"``; the level's results row (the
+  one row schema, :mod:`osteoimaging.case.rows`) in the CT's results table.
+
+Measuring a level again updates its nodes and row, so a radiologist can edit the
+segment in Segment Editor and "Recompute". Each level's last result is kept in memory
+(:func:`measured_cases`) for the study report.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from osteoimaging.errors import InputError
 from osteoimaging.log import logger
+from osteoimaging.maps import map_info
 from osteoimaging.mrml import maps as map_nodes
-from osteoimaging.mrml.markups import control_points_lps, seed_lps
+from osteoimaging.mrml.markups import control_points_lps, seed_ras
 from osteoimaging.mrml.segmentations import (
     find_segment,
     mask_to_segment,
     new_segmentation_node,
     segment_to_mask,
 )
-from osteoimaging.mrml.tables import new_results_table, set_result_row
+from osteoimaging.mrml.tables import upsert_row
 from osteoimaging.mrml.volumes import node_to_volume
 from osteoimaging.progress import ProgressCallback, report, sub_progress
-from osteoimaging.volume import Volume
+from osteoimaging.segmentation.labels import ANALYSIS_LEVELS
 
-LEVELS = ("T11", "T12", "L1", "L2", "L3", "L4", "L5")
+LEVELS = ANALYSIS_LEVELS
 INSERT_RADIUS_MM = 3.0
 SEGMENTATION_NAME = "OsteoImaging vertebrae"
 TABLE_NAME = "OsteoImaging focal results"
-# Table columns (in this order) taken from FocalResult.values when present.
-TABLE_VALUES = (
-    "focal_bmc_loss_mm",
-    "focal_bmd_loss",
-    "intercept_width_mm",
-    "trabecular_bmd_mg_cm3",
-    "void_coverage",
-    "roi_volume_ml",
-    "roi_voxels",
-)
+#: The last CaseResult of each (CT key, level), for the study report (:func:`ct_key`).
+_RESULTS: dict[tuple[str, str], Any] = {}
 
 
 @dataclass
 class FocalRun:
-    """The nodes one measurement produced or updated."""
+    """The nodes one measurement produced or updated, and its results row."""
 
     level: str
     segment_id: str | None
     map_nodes: dict[str, Any] = field(default_factory=dict)
     table_node: Any = None
-    values: dict[str, Any] = field(default_factory=dict)
+    row: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+
+    @property
+    def flags(self) -> list:
+        return [] if self.result is None else list(self.result.flags)
 
 
-def grow_body_from_seed(ct: Volume, seed: np.ndarray, progress: ProgressCallback | None = None):
-    """The vertebral-body mask grown by GrowCut from an LPS seed point (one click)."""
-    from osteoimaging.segmentation import segment_vertebral_body
-
-    return segment_vertebral_body(ct, seed, progress=progress).mask
-
-
-def alignment_direction(ct: Volume, mask: Volume) -> np.ndarray | None:
-    """The vertebral body's own axes (3×3 LPS columns, end-plate fit) for the analysis grid."""
-    from osteoimaging.alignment import align_body
-
-    return align_body(mask, "endplates").direction
-
-
-def measure(ct: Volume, mask: Volume, calibration, params, progress=None, align: bool = False):
-    """The focal-defect measurement of the logic layer (issue 3), optionally body-aligned."""
-    from osteoimaging.focal import measure_focal
-
-    direction = alignment_direction(ct, mask) if align else None
-    return measure_focal(
-        ct,
-        mask,
-        calibration=calibration,
-        params=params,
-        grid_direction=direction,
-        progress=progress,
-    )
+def slicer_growcut() -> Callable | None:
+    """Slicer's own GrowCut kernel (``vtkImageGrowCutSegment``) when this Slicer has it."""
+    try:
+        from osteoimaging.mrml.growcut import vtk_growcut
+    except ImportError:  # pragma: no cover - depends on the slicer-core build
+        return None
+    return vtk_growcut
 
 
 def phantom_calibration(ct_node, inserts_node, radius_mm: float = INSERT_RADIUS_MM):
@@ -139,43 +121,6 @@ def vertebrae_segmentation(ct_node, create: bool = True):
     return node
 
 
-def body_mask(
-    ct_node,
-    level: str,
-    segmentation_node=None,
-    segment: str | None = None,
-    seed_node=None,
-    grow: Callable = grow_body_from_seed,
-    progress: ProgressCallback | None = None,
-    ct: Volume | None = None,
-) -> tuple[Volume, Any, str]:
-    """(mask on the CT grid, segmentation node, segment ID) for one level.
-
-    ``ct`` is ``ct_node`` as a Volume when the caller has it already.
-    With a segmentation and segment: that segment. With a seed point: the body grown
-    from it, stored as (or replacing) the segment named ``level`` of the OsteoImaging
-    segmentation, so it can be edited and measured again.
-    """
-    if segmentation_node is not None and segment:
-        segment_id = find_segment(segmentation_node, segment)
-        return (
-            segment_to_mask(segmentation_node, segment_id, ct_node),
-            segmentation_node,
-            segment_id,
-        )
-    if seed_node is None:
-        raise InputError("choose a segmentation and segment, or click the vertebral body")
-    ct = ct if ct is not None else node_to_volume(ct_node)
-    mask = grow(ct, seed_lps(seed_node), progress=progress)
-    segmentation_node = vertebrae_segmentation(ct_node)
-    try:
-        existing = find_segment(segmentation_node, level)
-    except InputError:
-        existing = None
-    segment_id = mask_to_segment(mask, segmentation_node, level, segment_id=existing)
-    return segment_to_mask(segmentation_node, segment_id, ct_node), segmentation_node, segment_id
-
-
 def find_map_node(scene, level: str, key: str, ct_node):
     """The map node of ``ct_node``'s ``level`` and map ``key`` from an earlier run, or None."""
     return _find_node(scene, "vtkMRMLScalarVolumeNode", map=key, level=level, ct=ct_node.GetID())
@@ -190,63 +135,70 @@ def results_table(ct_node, create: bool = True):
     scene = ct_node.GetScene()
     node = _find_node(scene, "vtkMRMLTableNode", ct=ct_node.GetID())
     if node is None and create:
-        node = new_results_table(scene, scene.GenerateUniqueName(TABLE_NAME))
+        node = scene.AddNewNodeByClass("vtkMRMLTableNode", scene.GenerateUniqueName(TABLE_NAME))
         node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
     return node
 
 
-def _row(values: dict[str, Any]) -> dict[str, Any]:
-    row = {k: values[k] for k in TABLE_VALUES if k in values}
-    calibration = values.get("calibration")
-    if isinstance(calibration, dict):
-        row["calibration"] = calibration.get("source", "")
-    elif calibration is not None:
-        row["calibration"] = getattr(calibration, "source", str(calibration))
-    return row
+def ct_key(ct_node) -> str:
+    """A key unique to this CT node (a random token kept in a node attribute): node IDs
+    are reused after the scene is closed, so they cannot key remembered results."""
+    key = ct_node.GetAttribute("OsteoImaging.key")
+    if not key:
+        key = uuid.uuid4().hex
+        ct_node.SetAttribute("OsteoImaging.key", key)
+    return key
 
 
-# Sub-region table columns from map means (the body row's names for the same quantities).
-REGION_COLUMNS = {
-    "focal_bmc_loss": "focal_bmc_loss_mm",
-    "focal_bmd_loss": "focal_bmd_loss",
-    "intercept_width": "intercept_width_mm",
-    "bmd": "trabecular_bmd_mg_cm3",
-    "bmd_n": "roi_voxels",
-}
+def measured_cases(ct_node) -> list:
+    """The CaseResults (one level each) measured on ``ct_node`` in this session, in level
+    order."""
+    key = ct_key(ct_node)
+    found = [(level, r) for (k, level), r in _RESULTS.items() if k == key]
+    order = {name: i for i, name in enumerate(LEVELS)}
+    return [r for _, r in sorted(found, key=lambda item: order.get(item[0], len(order)))]
 
 
-def subregion_rows(result) -> dict[str, dict[str, Any]]:
-    """Table rows of the nine cranio-caudal × antero-posterior sub-regions of the ROI."""
-    from osteoimaging.subregions import subregion_means
+def body_source(ct_node, level, segmentation_node=None, segment=None, seed_node=None):
+    """The :class:`~osteoimaging.case.BodySource` of a segment or a seed point."""
+    from osteoimaging.case import BodySource
 
-    means = subregion_means(result.maps, result.roi)
-    return {
-        region: {column: values[key] for key, column in REGION_COLUMNS.items() if key in values}
-        for region, values in means.items()
-        if region != "roi"
-    }
+    if segmentation_node is not None and segment:
+        segment_id = find_segment(segmentation_node, segment)
+        mask = segment_to_mask(segmentation_node, segment_id, ct_node)
+        name = segmentation_node.GetSegmentation().GetSegment(segment_id).GetName()
+        return BodySource(level, mask=mask, description=f"segment '{name}'")
+    if seed_node is None:
+        raise InputError("choose a segmentation and segment, or click the vertebral body")
+    return BodySource(level, seed_ras=tuple(seed_ras(seed_node)))
 
 
-def store_result(
-    scene, ct_node, level: str, result, segment_id: str | None = None, regions: bool = True
-) -> FocalRun:
-    """Put a FocalResult into the scene: styled map nodes, table rows; returns the nodes.
-
-    ``regions`` adds one row per sub-region (:func:`subregion_rows`).
-    """
-    run = FocalRun(level=level, segment_id=segment_id, values=dict(result.values))
-    for key, volume in result.maps.items():
+def store_result(scene, ct_node, case, seeded: bool) -> FocalRun:
+    """Put a one-level CaseResult into the scene: body segment (if grown), styled maps,
+    table row."""
+    (level_result,) = case.levels
+    level = level_result.name
+    segment_id = None
+    if seeded:
+        segmentation_node = vertebrae_segmentation(ct_node)
+        try:
+            existing = find_segment(segmentation_node, level)
+        except InputError:
+            existing = None
+        segment_id = mask_to_segment(
+            level_result.body, segmentation_node, level, segment_id=existing
+        )
+    run = FocalRun(level, segment_id, row=dict(level_result.row), result=level_result)
+    for key, volume in level_result.focal.maps.items():
         node = find_map_node(scene, level, key, ct_node)
-        name = f"{level} {map_nodes.style_for(key).label}"
+        name = f"{level} {map_info(key).label}"
         node = map_nodes.map_to_node(volume, scene, key, name=name, node=node)
         node.SetAttribute("OsteoImaging.level", level)
         node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
         run.map_nodes[key] = node
-    table = results_table(ct_node)
-    set_result_row(table, level, "body", _row(run.values))
-    for region, row in (subregion_rows(result) if regions else {}).items():
-        set_result_row(table, level, region, row)
-    run.table_node = table
+    run.table_node = results_table(ct_node)
+    upsert_row(run.table_node, run.row, key="level")
+    _RESULTS[ct_key(ct_node), level] = case
     return run
 
 
@@ -259,33 +211,41 @@ def run_focal(
     calibration=None,
     params=None,
     progress: ProgressCallback | None = None,
-    align: bool = False,
-    regions: bool = True,
-    grow: Callable = grow_body_from_seed,
-    measure_fn: Callable = measure,
+    align: bool | str = "endplates",
+    left_right: bool = False,
+    input_units: str = "HU",
+    material: str | None = None,
+    growcut: Callable | None = None,
 ) -> FocalRun:
-    """Measure one vertebra: mask (segment or seed), measurement, maps and table row."""
+    """Measure one vertebra with the case pipeline; store its segment, maps and row.
+
+    ``align`` True/False is ``"endplates"``/``"none"``. ``growcut`` defaults to
+    Slicer's own kernel (:func:`slicer_growcut`).
+    """
+    from osteoimaging.case import CaseRequest, measure_case
+    from osteoimaging.focal.parameters import FocalParameters
+
     if ct_node is None:
         raise InputError("select the CT volume")
     if level not in LEVELS:
         raise InputError(f"vertebra level must be one of {', '.join(LEVELS)}, got {level!r}")
-    scene = ct_node.GetScene()
-    report(progress, 0.0, "vertebral body")
-    ct = node_to_volume(ct_node)
-    mask, _, segment_id = body_mask(
-        ct_node,
-        level,
-        segmentation_node,
-        segment,
-        seed_node,
-        grow,
-        sub_progress(progress, 0, 0.2),
-        ct=ct,
+    if isinstance(align, bool):
+        align = "endplates" if align else "none"
+    report(progress, 0.0, "reading the CT")
+    source = body_source(ct_node, level, segmentation_node, segment, seed_node)
+    request = CaseRequest(
+        ct=node_to_volume(ct_node),
+        bodies=[source],
+        calibration=calibration,
+        input_units=input_units,
+        material=material,
+        align=align,
+        params=params or FocalParameters(),
+        left_right=left_right,
+        growcut=growcut if growcut is not None else slicer_growcut(),
     )
-    logger.info("focal defect %s: %d mask voxels", level, int(mask.array.sum()))
-    result = measure_fn(
-        ct, mask, calibration, params, sub_progress(progress, 0.2, 0.95), align=align
-    )
-    run = store_result(scene, ct_node, level, result, segment_id, regions)
+    case = measure_case(request, sub_progress(progress, 0.02, 0.95))
+    run = store_result(ct_node.GetScene(), ct_node, case, source.seed_ras is not None)
+    logger.info("focal defect %s: %s", level, run.row["qc"])
     report(progress, 1.0, "done")
     return run

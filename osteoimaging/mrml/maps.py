@@ -14,11 +14,11 @@ colormap for matplotlib", SciPy 2015), linearly interpolated to 256 entries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 import numpy as np
 import slicer
 
+from osteoimaging.maps import MAP_KEYS as CATALOGUE_KEYS
+from osteoimaging.maps import map_info, ucum_code
 from osteoimaging.mrml.volumes import volume_to_node
 from osteoimaging.volume import Volume
 
@@ -28,53 +28,9 @@ PALETTES = {
 }
 
 
-@dataclass(frozen=True)
-class MapStyle:
-    """How one map is displayed: label, units (UCUM), palette, value range and threshold.
-
-    ``window_min``/``window_max`` fix the colour scale; values below ``threshold`` (and NaN)
-    are transparent.
-    """
-
-    label: str
-    units: str
-    ucum: str
-    palette: str
-    window_min: float
-    window_max: float
-    threshold: float
-    label_format: str = "%.1f"
-
-
-# Display ranges are display choices, not results: chosen to span the values the
-# focal-defect measurement gives on vertebral bodies (docs/slicer.md). Units are those
-# osteoimaging.focal writes into each map's metadata; a map's own units take precedence.
-MAP_STYLES: dict[str, MapStyle] = {
-    "focal_bmc_loss": MapStyle("Focal BMC loss", "mm", "mm", "inferno", 0.0, 5.0, 1e-6),
-    "focal_bmd_loss": MapStyle(
-        "Focal BMD loss", "fraction", "1", "inferno", 0.5, 1.0, 1e-6, "%.2f"
-    ),
-    "intercept_width": MapStyle("Intercept width", "mm", "mm", "inferno", 0.0, 6.0, 1e-6),
-    "coverage": MapStyle(
-        "Void coverage", "orientations", "{count}", "inferno", 0.0, 15.0, 0.5, "%.0f"
-    ),
-    "bmd": MapStyle("BMD", "mg/cm³ HA", "mg/cm3", "viridis", 0.0, 300.0, -1e6, "%.0f"),
-}
-# Units text in map metadata → (UCUM code, display text).
-UNITS = {
-    "mm": ("mm", "mm"),
-    "fraction": ("1", "fraction"),
-    "orientations": ("{count}", "orientations"),
-    "mg/cm3 HA": ("mg/cm3", "mg/cm³ HA"),
-    "HU (uncalibrated)": ("[hnsf'U]", "HU, uncalibrated"),
-    "HU": ("[hnsf'U]", "HU"),
-}
-MAP_KEYS = tuple(MAP_STYLES)
-
-
-def style_for(key: str) -> MapStyle:
-    """The display style of map ``key``; unknown keys get a plain viridis 0–1 style."""
-    return MAP_STYLES.get(key, MapStyle(key, "", "1", "viridis", 0.0, 1.0, -1e30, "%.2f"))
+#: The catalogue's names, as the module files import them.
+MAP_KEYS = CATALOGUE_KEYS
+style_for = map_info
 
 
 def _rgb(hex_colour: str) -> tuple[float, float, float]:
@@ -116,30 +72,28 @@ def _coded(code: str, meaning: str):
 def style_map_node(node, key: str, units: str | None = None) -> None:
     """Apply map ``key``'s display: colour, window/level, threshold, units, legend.
 
-    ``units`` (a map's own units text, see ``UNITS``) overrides the style's units.
+    ``units`` (a map's own units text, e.g. ``mg/cm³ K2HPO4``) overrides the catalogue's.
     """
-    style = style_for(key)
-    if units is not None:
-        ucum, text = UNITS.get(units, ("1", units))
-        style = replace(style, units=text, ucum=ucum)
+    style = map_info(key)
+    units = style.units if units is None else units
     scene = node.GetScene()
     if node.GetDisplayNode() is None:
         node.CreateDefaultDisplayNodes()
     display = node.GetDisplayNode()
-    display.SetAndObserveColorNodeID(colour_table_node(scene, style.palette).GetID())
+    display.SetAndObserveColorNodeID(colour_table_node(scene, style.colormap).GetID())
     display.SetAutoWindowLevel(False)
-    display.SetWindowLevelMinMax(style.window_min, style.window_max)
+    display.SetWindowLevelMinMax(style.display_min, style.display_max)
     display.SetAutoThreshold(False)
     display.SetApplyThreshold(True)
     display.SetThreshold(style.threshold, 1e30)
     display.SetInterpolate(False)
-    node.SetVoxelValueUnits(_coded(style.ucum, style.units))
+    node.SetVoxelValueUnits(_coded(ucum_code(units), units))
     node.SetAttribute("OsteoImaging.map", key)
-    node.SetAttribute("OsteoImaging.units", style.units)
+    node.SetAttribute("OsteoImaging.units", units)
     add_legend = getattr(slicer.vtkSlicerColorLogic, "AddDefaultColorLegendDisplayNode", None)
     legend = add_legend(node) if add_legend is not None else None  # Slicer ≥ 4.13
     if legend is not None:
-        legend.SetTitleText(f"{style.label} ({style.units})")
+        legend.SetTitleText(f"{style.label} ({units})")
         legend.SetLabelFormat(style.label_format)
         legend.SetVisibility(False)
 
@@ -151,7 +105,7 @@ def map_to_node(volume: Volume, scene, key: str, name: str | None = None, node=N
     names its units.
     """
     array = volume.array.astype(np.float32, copy=False)
-    node = volume_to_node(volume.with_array(array), scene, name or style_for(key).label, node=node)
+    node = volume_to_node(volume.with_array(array), scene, name or map_info(key).label, node=node)
     style_map_node(node, key, volume.metadata.get("units"))
     return node
 

@@ -90,6 +90,43 @@ def set_result_row(table_node, level: str, region: str, values: dict[str, Any]) 
     return row
 
 
+def upsert_row(table_node, values: dict[str, Any], key: str = "level") -> int:
+    """Write one row keyed by its ``key`` column (replacing the row with the same key).
+
+    Columns are created as values with new names appear: numbers (and None → NaN) in
+    double columns, everything else in string columns. Returns the row index.
+    """
+    table = table_node.GetTable()
+    names = _column_names(table)
+    for name, value in values.items():
+        if name not in names:
+            _add_column(
+                table_node, name, numeric=name != key and (_is_number(value) or value is None)
+            )
+            names.append(name)
+    column = table.GetColumnByName(key)
+    wanted = str(values[key])
+    row = next((r for r in range(table_node.GetNumberOfRows()) if column.GetValue(r) == wanted), -1)
+    if row < 0:
+        row = table_node.AddEmptyRow()
+        for c in range(table.GetNumberOfColumns()):
+            array = table.GetColumn(c)
+            if isinstance(array, vtk.vtkDoubleArray):
+                array.SetValue(row, math.nan)
+            else:
+                array.SetValue(row, "")
+    for name in names:
+        array, value = table.GetColumnByName(name), values.get(name)
+        if isinstance(array, vtk.vtkDoubleArray):
+            number = math.nan if value is None or not _is_number(value) else float(value)
+            array.SetValue(row, number)
+        else:
+            array.SetValue(row, "" if value is None else str(value))
+    table.Modified()
+    table_node.Modified()
+    return row
+
+
 def rows_table(scene, name: str, rows: list[dict[str, Any]]):
     """A table node named ``name`` holding exactly ``rows`` (replacing what it held)."""
     nodes = scene.GetNodesByClassByName("vtkMRMLTableNode", name)

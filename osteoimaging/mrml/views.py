@@ -23,16 +23,21 @@ def composite_nodes(scene) -> list:
 def show_map(scene, ct_node, map_node, opacity: float = 0.6, legend: bool = True) -> None:
     """Put ``ct_node`` as background and ``map_node`` as foreground in every slice view.
 
-    ``map_node`` None clears the foreground. Only the shown map's colour legend is
-    made visible.
+    ``map_node`` None clears the foreground. The shown map's colour legend is made
+    visible and the legends of the other OsteoImaging maps hidden (they would overlap);
+    legends of other nodes are left as the user set them.
     """
     for composite in composite_nodes(scene):
         composite.SetBackgroundVolumeID(ct_node.GetID() if ct_node is not None else None)
         composite.SetForegroundVolumeID(map_node.GetID() if map_node is not None else None)
         composite.SetForegroundOpacity(float(opacity))
-    legends = scene.GetNodesByClass("vtkMRMLColorLegendDisplayNode")
-    for i in range(legends.GetNumberOfItems()):
-        legends.GetItemAsObject(i).SetVisibility(False)
+    maps = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    for i in range(maps.GetNumberOfItems()):
+        other = maps.GetItemAsObject(i)
+        if other is not map_node and other.GetAttribute("OsteoImaging.map"):
+            node = legend_node(other)
+            if node is not None:
+                node.SetVisibility(False)
     if map_node is not None and legend:
         node = legend_node(map_node)
         if node is not None:
