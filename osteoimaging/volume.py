@@ -111,6 +111,29 @@ class Volume:
         return f"{format_triplet(self.size, 'd')}, {format_triplet(self.spacing)} mm"
 
 
+#: Decimals kept by :func:`canonical_geometry`: 1e-9 mm for lengths, 1e-12 for cosines.
+LENGTH_DECIMALS = 9
+COSINE_DECIMALS = 12
+
+
+def canonical_geometry(volume: Volume) -> Volume:
+    """``volume`` with its spacing and origin rounded to 1e-9 mm and its direction
+    cosines to 1e-12.
+
+    The same scan read by different readers (SimpleITK from a file, Slicer's volume node
+    through its IJK→RAS matrix) comes out with geometry differing in the last bit
+    (~1e-16), enough to move an analysis grid or a crossing by a hair and change a result
+    in the fourth digit. Rounding far below any physical precision makes the readers
+    agree, so every front end of the case pipeline measures the same grid.
+    """
+    return replace(
+        volume,
+        spacing=tuple(round(float(v), LENGTH_DECIMALS) for v in volume.spacing),
+        origin=tuple(round(float(v), LENGTH_DECIMALS) for v in volume.origin),
+        direction=np.round(np.asarray(volume.direction, dtype=float), COSINE_DECIMALS),
+    )
+
+
 def format_triplet(values: tuple, kind: str = "g") -> str:
     """Format three numbers joined by ``×``: integers as is, floats to 3 decimals."""
     if kind == "d":

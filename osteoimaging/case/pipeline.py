@@ -12,7 +12,7 @@ where they put the outputs.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report, sub_progress
 from osteoimaging.segmentation.labels import body_mask_from_labels
 from osteoimaging.subregions import subregion_means
-from osteoimaging.volume import Volume
+from osteoimaging.volume import Volume, canonical_geometry
 
 
 @dataclass
@@ -123,7 +123,7 @@ def body_from_source(
         )
         x, y, z = source.seed_ras
         text = source.description or f"GrowCut from RAS ({x:.1f}, {y:.1f}, {z:.1f})"
-        return seg.mask.with_array(np.asarray(seg.mask.array, bool)), text, seg
+        return ct.with_array(np.asarray(seg.mask.array, bool)), text, seg
     if source.label is not None:
         assert request.labels is not None  # checked by CaseRequest
         mask = body_mask_from_labels(
@@ -132,8 +132,10 @@ def body_from_source(
             path=request.labels_name,
             body_labels=request.body_labels,
         )
+        if not mask.same_geometry(ct):
+            raise InputError("the label map is not on the CT grid", request.labels_name)
         text = source.description or f"label {source.label} of {request.labels_name}"
-        return mask, text, None
+        return ct.with_array(mask.array), text, None
     mask = source.mask
     assert mask is not None
     if not mask.same_geometry(ct):
@@ -223,6 +225,7 @@ def measure_case(request: CaseRequest, progress: ProgressCallback | None = None)
     a vertebral body, wrong units) and CancelledError when ``progress`` returns False.
     """
     t0 = time.perf_counter()
+    request = replace(request, ct=canonical_geometry(request.ct))
     density, calibration = resolve_density(
         request.calibration, request.input_units, request.material
     )
