@@ -346,15 +346,20 @@ def test_text_without_freetype_falls_back_to_the_bitmap_font(monkeypatch):
 
 
 def test_text_is_transliterated_to_the_fonts_characters():
+    from PIL import features
+
+    assert render_text.has_freetype() == bool(features.check("freetype2"))
     assert render_text.clean("mg/cm³ × 2 − 1 µm") == "mg/cm3 x 2 - 1 um"
     assert render_text.clean("β") == "?"
 
 
-def test_nothing_imports_matplotlib(tmp_path):
+def test_figures_need_neither_matplotlib_nor_scipy(tmp_path):
+    """Only what Slicer bundles everywhere: Pillow, numpy, SimpleITK."""
     code = textwrap.dedent(
         f"""
         import sys
-        sys.modules["matplotlib"] = None  # any import of matplotlib now fails
+        for name in ("matplotlib", "scipy", "skimage"):  # importing them now fails
+            sys.modules[name] = None
         import numpy as np
         from osteoimaging.volume import Volume
         from osteoimaging.figures import mid_slices_png

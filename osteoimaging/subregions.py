@@ -104,6 +104,14 @@ def subregion_means(
     return out
 
 
+_MAP_LABELS = {
+    "focal_bmc_loss": "focal BMC loss",
+    "focal_bmd_loss": "focal BMD loss",
+    "intercept_width": "intercept width",
+    "bmd": "BMD",
+}
+
+
 def subregion_figure(
     means: dict[str, dict[str, float]],
     key: str,
@@ -132,7 +140,7 @@ def subregion_figure(
         panel_titles=None if sides == [None] else [f"{LEFT_RIGHT[s]} half" for s in sides],
         counts=counts,
         title=title,
-        label=key.replace("_", " "),
+        label=_MAP_LABELS.get(key, key.replace("_", " ")),
         units=units,
         cmap=cmap,
     )

@@ -44,8 +44,8 @@ class Overlay:
     @cached_property
     def value_range(self) -> tuple[float, float, bool, bool] | None:
         """(vmin, vmax, values below vmin exist, values above vmax exist); None if no values."""
-        values = np.asarray(self.volume.array, dtype=float)
-        finite = values[np.isfinite(values)]
+        values = self.volume.array
+        finite = values[np.isfinite(values)].astype(np.float64)
         if finite.size == 0:
             return None
         lo = self.vmin if self.vmin is not None else min(0.0, float(finite.min()))
@@ -63,6 +63,12 @@ class Outline:
     label: str
     colour: tuple[int, int, int] | None = None  # default: from OUTLINE_COLOURS in order
     width: int = 2
+
+    @cached_property
+    def inside(self) -> Volume:
+        """The mask as booleans (converted once, shared by the views)."""
+        arr = self.mask.array
+        return self.mask if arr.dtype == bool else self.mask.with_array(arr != 0)
 
 
 @dataclass
@@ -109,14 +115,13 @@ def render_view(
         a = float(np.clip(ov.opacity, 0.0, 1.0))
         rgb[show] = (1 - a) * rgb[show] + a * colour[show]
     for n, ol in enumerate(outlines):
-        edge = _edge(_mask_on(ol.mask, plane), max(1, ol.width))
+        edge = _edge(_mask_on(ol.inside, plane), max(1, ol.width))
         rgb[edge] = _outline_colour(ol, n)
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
 
 
 def _mask_on(mask: Volume, plane: SlicePlane) -> np.ndarray:
-    arr = mask.array if mask.array.dtype == bool else mask.array != 0
-    return sample(mask.with_array(arr), plane, linear=True, outside=0.0) >= 0.5
+    return sample(mask, plane, linear=True, outside=0.0) >= 0.5
 
 
 def _edge(inside: np.ndarray, width: int) -> np.ndarray:
@@ -140,11 +145,13 @@ def _outline_colour(outline: Outline, n: int) -> tuple[int, int, int]:
 
 def _first_support(overlays: Sequence[Overlay], outlines: Sequence[Outline]):
     """(grid, boolean support) of the first non-empty outline, else of the first map."""
-    for vol, inside in [(o.mask, o.mask.array != 0) for o in outlines] + [
-        (o.volume, np.isfinite(np.asarray(o.volume.array, dtype=float))) for o in overlays
-    ]:
-        if inside.any():
-            return vol, inside
+    for outline in outlines:
+        if outline.inside.array.any():
+            return outline.mask, outline.inside.array
+    for overlay in overlays:
+        finite = np.isfinite(overlay.volume.array)
+        if finite.any():
+            return overlay.volume, finite
     return None, None
 
 
