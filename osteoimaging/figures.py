@@ -1,35 +1,50 @@
-"""Static pictures (PNG) for the CLI and reports, with matplotlib's Agg backend.
+"""Static pictures (PNG) for the CLI and reports.
 
-Slices are shown in the volume's own voxel axes with the physical aspect ratio;
-radiological orientation conventions are the viewer's job (Slicer), not this module's.
+:func:`mid_slices_png` draws with :mod:`osteoimaging.render` (Pillow + numpy only, as
+3D Slicer bundles them): axial, coronal and sagittal panels in the radiological
+convention of Slicer's default views, with orientation letters, slice position, scale bar,
+window and a legend of the mask outline.
+
+``plt`` and :func:`save_figure` remain for the cohort, experiment and radiomics plots,
+which use matplotlib; matplotlib is imported only when one of them is first used, so
+importing this module (and everything the focal measurement imports) does not need it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import numpy as np
-
-from osteoimaging.atomic import atomic_path
+from osteoimaging.render import Outline, save_png, slice_figure
 from osteoimaging.volume import Volume
 
-
-def _centre_of(mask: Volume | None, volume: Volume) -> tuple[int, int, int]:
-    if mask is not None and mask.array.any():
-        idx = np.argwhere(mask.array)
-        return tuple(int(v) for v in np.round(idx.mean(axis=0)))  # type: ignore[return-value]
-    return tuple(n // 2 for n in volume.shape)  # type: ignore[return-value]
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
 
 
-def save_figure(fig: plt.Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Save a figure atomically as PNG and close it."""
+def __getattr__(name: str) -> Any:
+    """``plt`` on first use: matplotlib's pyplot with the Agg backend (no display)."""
+    if name == "plt":
+        return _pyplot()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    from osteoimaging.atomic import atomic_path
+
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
-    plt.close(fig)
+    _pyplot().close(fig)
     return Path(path)
 
 
@@ -39,37 +54,13 @@ def mid_slices_png(
     mask: Volume | None = None,
     window: tuple[float, float] = (400.0, 1500.0),
     title: str = "",
+    mask_label: str = "vertebral body (input mask)",
 ) -> Path:
-    """Axial, coronal and sagittal slices through the mask centre, mask outlined in colour.
+    """Axial, coronal and sagittal slices through the mask centre, the mask outlined.
 
-    ``window`` is (level, width) in the image's units (default: a bone window in HU).
+    ``window`` is (level, width) in the image's units (default: a bone window in HU). The
+    field of view fits the mask with a margin (the whole CT without a mask).
     """
-    k, j, i = _centre_of(mask, ct)
-    sx, sy, sz = ct.spacing
-    level, width = window
-    vmin, vmax = level - width / 2, level + width / 2
-    views = [
-        ("axial", ct.array[k], None if mask is None else mask.array[k], sy / sx),
-        ("coronal", ct.array[:, j, :], None if mask is None else mask.array[:, j, :], sz / sx),
-        ("sagittal", ct.array[:, :, i], None if mask is None else mask.array[:, :, i], sz / sy),
-    ]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
-    for ax, (name, img, msk, aspect) in zip(axes, views, strict=True):
-        origin = "lower" if name != "axial" else "upper"
-        ax.imshow(
-            img,
-            cmap="gray",
-            vmin=vmin,
-            vmax=vmax,
-            aspect=aspect,
-            origin=origin,
-            interpolation="nearest",
-        )
-        if msk is not None and msk.any():
-            ax.contour(msk.astype(float), levels=[0.5], colors=["#ffb000"], linewidths=0.8)
-        ax.set_title(name)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if title:
-        fig.suptitle(title)
-    return save_figure(fig, path)
+    outlines = [Outline(mask, mask_label)] if mask is not None and mask.array.any() else []
+    figure = slice_figure(ct, outlines=outlines, window=window, title=title)
+    return save_png(figure.image, path)

@@ -104,6 +104,14 @@ def subregion_means(
     return out
 
 
+_MAP_LABELS = {
+    "focal_bmc_loss": "focal BMC loss",
+    "focal_bmd_loss": "focal BMD loss",
+    "intercept_width": "intercept width",
+    "bmd": "BMD",
+}
+
+
 def subregion_figure(
     means: dict[str, dict[str, float]],
     key: str,
@@ -113,39 +121,27 @@ def subregion_figure(
     units: str = "",
     cmap: str = "viridis",
 ) -> Path:
-    """A small coloured grid (rows superior→inferior, columns anterior→posterior) of one map."""
-    from osteoimaging.figures import plt, save_figure
+    """A coloured grid (rows superior→inferior, columns anterior→posterior) of one map, PNG.
 
-    sides = [None] if "superior-anterior" in means else [1, 0]
-    fig, axes = plt.subplots(1, len(sides), figsize=(2.6 * len(sides) + 0.8, 2.6), squeeze=False)
-    grids = []
+    With left/right halves the patient's right half is drawn first (on the left), as in
+    radiological views. Each cell gives the mean and its voxel count
+    (:mod:`osteoimaging.render`, Pillow only).
+    """
+    from osteoimaging.render import save_png, subregion_grid_figure
+
+    sides: list[int | None] = [None] if "superior-anterior" in means else [0, 1]
+    grids, counts = [], []
     for lr in sides:
-        grid = np.array(
-            [[means[region_name(c, a, lr)].get(key, np.nan) for a in range(3)] for c in range(3)]
-        )
-        grids.append(grid)
-    finite = np.concatenate([g[np.isfinite(g)] for g in grids]) if grids else np.array([])
-    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    for ax, lr, grid in zip(axes[0], sides, grids, strict=True):
-        im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax)
-        for c in range(3):
-            for a in range(3):
-                v = grid[c, a]
-                light = np.isfinite(v) and (v - vmin) > 0.6 * (vmax - vmin)
-                ax.text(
-                    a,
-                    c,
-                    "–" if not np.isfinite(v) else f"{v:.3g}",
-                    ha="center",
-                    va="center",
-                    color="black" if light else "white",
-                    fontsize=8,
-                )
-        ax.set_xticks(range(3), ["ant", "mid", "post"])
-        ax.set_yticks(range(3), ["sup", "mid", "inf"])
-        if lr is not None:
-            ax.set_title(LEFT_RIGHT[lr], fontsize=9)
-    fig.colorbar(im, ax=axes[0].tolist(), label=units or key, shrink=0.8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path)
+        names = [[region_name(c, a, lr) for a in range(3)] for c in range(3)]
+        grids.append(np.array([[means[n].get(key, np.nan) for n in row] for row in names]))
+        counts.append(np.array([[means[n].get(f"{key}_n", 0) for n in row] for row in names]))
+    image = subregion_grid_figure(
+        grids,
+        panel_titles=None if sides == [None] else [f"{LEFT_RIGHT[s]} half" for s in sides],
+        counts=counts,
+        title=title,
+        label=_MAP_LABELS.get(key, key.replace("_", " ")),
+        units=units,
+        cmap=cmap,
+    )
+    return save_png(image, path)
