@@ -121,13 +121,27 @@ def subregion_figure(
     units: str = "",
     cmap: str = "viridis",
 ) -> Path:
-    """A coloured grid (rows superior→inferior, columns anterior→posterior) of one map, PNG.
+    """:func:`subregion_image` written as PNG to ``path`` (atomically)."""
+    from osteoimaging.render import save_png
+
+    return save_png(subregion_image(means, key, title=title, units=units, cmap=cmap), path)
+
+
+def subregion_image(
+    means: dict[str, dict[str, float]],
+    key: str,
+    *,
+    title: str = "",
+    units: str = "",
+    cmap: str = "viridis",
+):
+    """A coloured grid (rows superior→inferior, columns anterior→posterior) of one map.
 
     With left/right halves the patient's right half is drawn first (on the left), as in
     radiological views. Each cell gives the mean and its voxel count
-    (:mod:`osteoimaging.render`, Pillow only).
+    (:mod:`osteoimaging.render`, Pillow only). Returns a PIL image.
     """
-    from osteoimaging.render import save_png, subregion_grid_figure
+    from osteoimaging.render import subregion_grid_figure
 
     sides: list[int | None] = [None] if "superior-anterior" in means else [0, 1]
     grids, counts = [], []
@@ -144,4 +158,4 @@ def subregion_figure(
         units=units,
         cmap=cmap,
     )
-    return save_png(image, path)
+    return image

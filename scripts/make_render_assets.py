@@ -50,55 +50,36 @@ def colormaps() -> None:
 
 
 def figures() -> None:
-    import numpy as np
-
+    """The docs' figures, drawn by the product's own code (the case pipeline's figures)."""
+    from osteoimaging.case import BodySource, CaseRequest, measure_case
+    from osteoimaging.case.figures import bar_chart_pngs, overlay_png, subregion_pngs
     from osteoimaging.figures import mid_slices_png
     from osteoimaging.imageio import read_image
-    from osteoimaging.render import Outline, Overlay, bar_chart, save_png, slice_figure
-    from osteoimaging.subregions import subregion_figure
-    from osteoimaging.vertebrae import measure_vertebrae, resolve_vertebrae
+    from osteoimaging.segmentation.labels import label_for_level
 
     ct_path = DATA / "example_ct.nii.gz"
-    labels = DATA / "totalseg_vertebrae_pp_refined.nii.gz"
     ct = read_image(ct_path)
     levels = ["T12", "L1", "L2", "L3", "L4"]
-    items = resolve_vertebrae(ct, levels=levels, labels_path=labels)
-    case = measure_vertebrae(ct, items, left_right=True)
-    l1 = case.results["L1"]
-    name = ct_path.name
+    request = CaseRequest(
+        ct=ct,
+        bodies=[BodySource(lv, label=label_for_level(lv, "verse")) for lv in levels],
+        labels=read_image(DATA / "totalseg_vertebrae_pp_refined.nii.gz"),
+        labels_name="totalseg_vertebrae_pp_refined.nii.gz",
+        left_right=True,
+        input_name=ct_path.name,
+    )
+    case = measure_case(request)
+    l1 = case.level("L1")
     mid_slices_png(
         ct,
         DOCS / "render_mid_slices.png",
-        items[1].mask,
-        title=f"L1 - {name}",
+        l1.body,
+        title=f"L1 - {ct_path.name}",
         mask_label="L1 body (TotalSegmentator label 20)",
     )
-    erosion = l1.parameters.erosion_mm
-    figure = slice_figure(
-        ct,
-        overlays=[Overlay(l1.maps["focal_bmc_loss"], "focal BMC loss", "mm", clear_below=0.0)],
-        outlines=[Outline(l1.roi, f"ROI (vertebral body eroded {erosion:g} mm)")],
-        planes="volume",
-        grid=l1.roi,
-        title=f"L1 - {name} - focal BMC loss (uncalibrated: HU scale)",
-    )
-    save_png(figure.image, DOCS / "render_focal_overlay.png")
-    subregion_figure(
-        case.subregions["L1"],
-        "focal_bmc_loss",
-        DOCS / "render_subregions.png",
-        title=f"L1 - {name} - focal BMC loss by sub-region",
-        units="mm",
-    )
-    values = [case.results[lv].values.get("trabecular_bmd_mg_cm3", np.nan) for lv in levels]
-    chart = bar_chart(
-        levels,
-        values,
-        title=f"Trabecular mean by level - {name}",
-        label="trabecular mean",
-        units="HU, uncalibrated",
-    )
-    save_png(chart, DOCS / "render_bar_chart.png")
+    (DOCS / "render_focal_overlay.png").write_bytes(overlay_png(l1, ct, ct_path.name))
+    (DOCS / "render_subregions.png").write_bytes(subregion_pngs(l1, case.density.units)[0][2])
+    (DOCS / "render_bar_chart.png").write_bytes(bar_chart_pngs(case)[3][1])
     print(f"wrote {DOCS}/render_*.png")
 
 
