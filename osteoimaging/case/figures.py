@@ -77,14 +77,18 @@ def subregion_pngs(level: LevelResult, bmd_units: str) -> list[tuple[str, str, b
 
 
 def bar_chart_pngs(case: CaseResult) -> list[tuple[str, bytes]]:
-    """(title, PNG) of each measure across the case's levels (two levels or more); flagged
-    levels are marked with their flag codes."""
+    """(title, PNG) of each measure across the case's levels (two levels or more); levels
+    with flags of their own are marked with the codes (case-wide flags, such as a coarse
+    scan, hold for every bar and are stated once in the report)."""
     from osteoimaging.render import bar_chart, png_bytes
 
     if len(case.levels) < 2:
         return []
     names = [level.name for level in case.levels]
-    flags = [level.row["qc_flags"] or None for level in case.levels]
+    flags = [
+        "; ".join(dict.fromkeys(f.code for f in level.flags if f not in case.flags)) or None
+        for level in case.levels
+    ]
     out = []
     for key, label, units in BAR_CHARTS:
         units = units or case.density.units
