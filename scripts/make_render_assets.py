@@ -83,11 +83,41 @@ def figures() -> None:
     print(f"wrote {DOCS}/render_*.png")
 
 
+def report() -> None:
+    """A screenshot of the study report of T12–L4 of the example CT (headless Chromium)."""
+    import subprocess
+    import tempfile
+
+    from osteoimaging.case import BodySource, CaseRequest, measure_case
+    from osteoimaging.case.outputs import write_case_outputs
+    from osteoimaging.imageio import read_image
+    from osteoimaging.segmentation.labels import label_for_level
+
+    levels = ["T12", "L1", "L2", "L3", "L4"]
+    request = CaseRequest(
+        ct=read_image(DATA / "example_ct.nii.gz"),
+        bodies=[BodySource(lv, label=label_for_level(lv, "verse")) for lv in levels],
+        labels=read_image(DATA / "totalseg_vertebrae_pp_refined.nii.gz"),
+        labels_name="totalseg_vertebrae_pp_refined.nii.gz",
+        input_name="example_ct.nii.gz",
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        page = write_case_outputs(measure_case(request), folder)["report"]
+        subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={folder}/profile", "--window-size=1100,2200",
+             f"--screenshot={DOCS / 'study_report.png'}", page.as_uri()],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    print(f"wrote {DOCS / 'study_report.png'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=("colormaps", "figures"))
+    parser.add_argument("what", choices=("colormaps", "figures", "report"))
     args = parser.parse_args()
-    {"colormaps": colormaps, "figures": figures}[args.what]()
+    {"colormaps": colormaps, "figures": figures, "report": report}[args.what]()
 
 
 if __name__ == "__main__":
