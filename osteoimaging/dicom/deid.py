@@ -6,8 +6,8 @@ Characteristics and (when dates are shifted) Retain Longitudinal Temporal Inform
 with Modified Dates options:
 
 * patient: name and ID replaced by a pseudonym (given by the caller, or a random
-  ``OI-`` + 10 hex digits); birth date emptied; every other patient attribute removed
-  except sex, age, size and weight;
+  ``OI-`` + 10 hex digits; the name defaults to the ID as family name); birth date
+  emptied; every other patient attribute removed except sex, age, size and weight;
 * dates: every DA and DT value (at any depth) emptied, and TM values too; or, with
   ``date_shift_days``, every DA/DT shifted by that many days and times kept;
 * study: accession number, study ID and referring physician emptied; study description
@@ -63,6 +63,8 @@ def make_pseudonym(patient_id: str | None = None, patient_name: str | None = Non
     """The caller's pseudonym, or a random one (not derived from the real identity)."""
     pid = patient_id if patient_id is not None else "OI-" + secrets.token_hex(5).upper()
     name = patient_name if patient_name is not None else pid
+    if "^" not in name:
+        name += "^"  # a family name alone (PS3.5 6.2.1.2), not a garbled name
     for label, value, limit in (("patient ID", pid, 64), ("patient name", name, 64)):
         if not value.strip() or len(value) > limit or "\\" in value:
             raise InputError(f"pseudonymous {label} must be 1–{limit} characters without '\\'")
@@ -108,7 +110,7 @@ def _method(date_shift_days: int | None) -> tuple[str, list]:
     if date_shift_days is not None:
         options.append(codes.DCM.RetainLongitudinalTemporalInformationModifiedDatesOption)
         dates = "dates shifted"
-    text = f"OsteoImaging {__version__}: pseudonymous name and ID, {dates}, UIDs retained"
+    text = f"OsteoImaging {__version__}: pseudonym, {dates}, UIDs retained"[:64]  # LO
     items = []
     for code in options:
         item = Dataset()
