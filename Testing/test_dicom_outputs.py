@@ -251,7 +251,21 @@ def test_parametric_maps_are_float_exact_on_their_oblique_grids(written, levels)
             assert np.array_equal(back.array, expected.array, equal_nan=True), path.name
             assert np.isnan(back.array).sum() == np.isnan(ours.array).sum() > 0
             assert back.same_geometry(expected, tol=1e-9), path.name
-            assert "FloatPixelData" in _read(path)
+            ds = _read(path)
+            assert "FloatPixelData" in ds
+            # frames ascend along the plane normal, as dcmqi (Slicer's PM reader) stacks them
+            cosines = np.asarray(
+                ds.SharedFunctionalGroupsSequence[0]
+                .PlaneOrientationSequence[0]
+                .ImageOrientationPatient,
+                float,
+            )
+            normal = np.cross(cosines[:3], cosines[3:])
+            positions = [
+                f.PlanePositionSequence[0].ImagePositionPatient
+                for f in ds.PerFrameFunctionalGroupsSequence
+            ]
+            assert np.all(np.diff(np.asarray(positions, float) @ normal) > 0), path.name
 
 
 def test_highdicom_decodes_the_parametric_maps_alike(written):
@@ -496,3 +510,44 @@ def test_seg_segments_land_on_the_ct_in_mrml(slicer_app, written, source):
         ras = (np.c_[kji[:, ::-1], np.ones(len(kji))] @ matrix.T)[:, :3]
         lps = mask.index_to_physical(np.argwhere(mask.array)[:, ::-1])
         np.testing.assert_allclose(ras, lps * [-1.0, -1.0, 1.0], atol=1e-6)
+
+
+def test_level_from_a_focal_result(levels):
+    """The adapter the CLI, batch and Slicer module use: FocalResult → LevelOutputs."""
+    from osteoimaging.calibration import LinearCalibration
+    from osteoimaging.dicom import level_from_focal
+    from osteoimaging.focal import FocalParameters, FocalResult
+
+    t12 = levels[0]
+    roi_grid = t12.maps["bmd"].with_array(np.isfinite(t12.maps["bmd"].array))
+    values = {
+        "focal_bmc_loss_mm": 0.5,
+        "focal_bmd_loss": 0.25,
+        "intercept_width_mm": 2.0,
+        "trabecular_bmd_mg_cm3": 95.5,
+        "bmd_units": "mg/cm3 HA",
+        "void_coverage": 0.75,
+        "roi_volume_ml": 2.1,
+        "runtime_s": 1.0,
+    }
+    result = FocalResult(
+        values=values,
+        maps={**t12.maps, "coverage": roi_grid.with_array(roi_grid.array.astype(np.int16))},
+        roi=roi_grid,
+        parameters=FocalParameters(),
+        calibration=LinearCalibration(0.8, 3.0, "test phantom"),
+    )
+    level = level_from_focal("t12", result, t12.body, flags=["checked"])
+    assert level.level == "T12" and level.flags == ["checked"]
+    assert level.measurements == {
+        "focal_bmc_loss": (0.5, "mm"),
+        "focal_bmd_loss": (0.25, "{ratio}"),
+        "intercept_width": (2.0, "mm"),
+        "trabecular_bmd": (95.5, "mg/cm3 HA"),
+        "void_coverage": (0.75, "{ratio}"),
+        "roi_volume": (2.1, "mL"),
+    }
+    assert set(level.maps) == {"focal_bmc_loss", "focal_bmd_loss", "intercept_width", "bmd"}
+    assert np.array_equal(level.roi.array, t12.roi.array)  # same nearest-neighbour ROI
+    assert "0.8 × HU + 3" in level.calibration and "test phantom" in level.calibration
+    assert level.parameters == FocalParameters().to_dict()

@@ -133,7 +133,37 @@ def build_parametric_map(
         **_window_arguments(center, width),
     )
     pm.SharedFunctionalGroupsSequence[0].FrameAnatomySequence = [_frame_anatomy(level)]
+    _order_frames_along_normal(pm)
     return pm
+
+
+def _order_frames_along_normal(pm: Dataset) -> None:
+    """Store the frames in ascending order along the plane normal (row × column cosines).
+
+    highdicom writes them in descending order; dcmqi's ``paramap2itkimage`` (the reader
+    behind Slicer's Parametric Map loading) stacks frames in file order from the lowest
+    position, so it would load such a map reversed. Each frame keeps its own position.
+    """
+    cosines = np.asarray(
+        pm.SharedFunctionalGroupsSequence[0].PlaneOrientationSequence[0].ImageOrientationPatient,
+        float,
+    )
+    normal = np.cross(cosines[:3], cosines[3:])
+    frames = pm.PerFrameFunctionalGroupsSequence
+    distance = [
+        float(np.asarray(f.PlanePositionSequence[0].ImagePositionPatient, float) @ normal)
+        for f in frames
+    ]
+    order = np.argsort(distance, kind="stable")
+    if np.array_equal(order, np.arange(len(frames))):
+        return
+    keyword = "DoubleFloatPixelData" if "DoubleFloatPixelData" in pm else "FloatPixelData"
+    dtype = np.float64 if keyword == "DoubleFloatPixelData" else np.float32
+    pixels = np.frombuffer(pm[keyword].value, dtype=dtype).reshape(len(frames), -1)
+    setattr(pm, keyword, np.ascontiguousarray(pixels[order]).tobytes())
+    pm.PerFrameFunctionalGroupsSequence = [frames[int(i)] for i in order]
+    for n, item in enumerate(pm.PerFrameFunctionalGroupsSequence, 1):
+        item.FrameContentSequence[0].DimensionIndexValues = [n]
 
 
 def _frame_anatomy(level: str) -> Dataset:
