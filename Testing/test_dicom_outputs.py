@@ -375,6 +375,7 @@ def test_objects_reference_the_source_study_series_and_frame_of_reference(writte
     uids = set()
     for key, path in written.items():
         ds = _read(path)
+        assert ds.SeriesDescription.startswith("Test "), key
         assert ds.StudyInstanceUID == source.study_uid, key
         assert ds.SeriesInstanceUID != source.series_uid
         uids |= {str(ds.SeriesInstanceUID), str(ds.SOPInstanceUID)}

@@ -75,7 +75,12 @@ def write_case_dicom(
     for lv in levels:
         for name, volume in lv.maps.items():
             objects[f"pm_{lv.level}_{name}"] = build_parametric_map(
-                source, volume, name, level=lv.level, series_number=number
+                source,
+                volume,
+                name,
+                level=lv.level,
+                series_number=number,
+                series_description=f"{series_description} {lv.level} {name}"[:64],
             )
             number += 1
     objects["sr"] = build_measurement_report(
