@@ -513,42 +513,45 @@ def test_seg_segments_land_on_the_ct_in_mrml(slicer_app, written, source):
         np.testing.assert_allclose(ras, lps * [-1.0, -1.0, 1.0], atol=1e-6)
 
 
-def test_level_from_a_focal_result(levels):
-    """The adapter the CLI, batch and Slicer module use: FocalResult → LevelOutputs."""
-    from osteoimaging.calibration import LinearCalibration
-    from osteoimaging.dicom import level_from_focal
-    from osteoimaging.focal import FocalParameters, FocalResult
+def test_level_outputs_from_the_case_pipeline(tmp_path):
+    """The adapter the CLI, batch and Slicer module use: a case level → LevelOutputs, with
+    the row's values in the case's density units, its flags and how the body was made."""
+    from focal_cases import vertebra_scan
 
-    t12 = levels[0]
-    roi_grid = t12.maps["bmd"].with_array(np.isfinite(t12.maps["bmd"].array))
-    values = {
-        "focal_bmc_loss_mm": 0.5,
-        "focal_bmd_loss": 0.25,
-        "intercept_width_mm": 2.0,
-        "trabecular_bmd_mg_cm3": 95.5,
-        "bmd_units": "mg/cm3 HA",
-        "void_coverage": 0.75,
-        "roi_volume_ml": 2.1,
-        "runtime_s": 1.0,
-    }
-    result = FocalResult(
-        values=values,
-        maps={**t12.maps, "coverage": roi_grid.with_array(roi_grid.array.astype(np.int16))},
-        roi=roi_grid,
-        parameters=FocalParameters(),
-        calibration=LinearCalibration(0.8, 3.0, "test phantom"),
+    from osteoimaging.calibration import LinearCalibration
+    from osteoimaging.case import BodySource, CaseRequest, measure_case
+    from osteoimaging.dicom import level_outputs
+    from osteoimaging.focal import FocalParameters
+
+    ct, mask = vertebra_scan()
+    labels = mask.with_array(mask.array.astype(np.uint8) * 20)
+    case = measure_case(
+        CaseRequest(
+            ct,
+            [BodySource("L1", label=20)],
+            labels=labels,
+            labels_name="labels.nii.gz",
+            calibration=LinearCalibration.manual(0.8, 3.0),
+            material="K2HPO4",
+            params=FocalParameters(angle_step_deg=30.0),
+        )
     )
-    level = level_from_focal("t12", result, t12.body, flags=["checked"])
-    assert level.level == "T12" and level.flags == ["checked"]
-    assert level.measurements == {
-        "focal_bmc_loss": (0.5, "mm"),
-        "focal_bmd_loss": (0.25, "{ratio}"),
-        "intercept_width": (2.0, "mm"),
-        "trabecular_bmd": (95.5, "mg/cm3 HA"),
-        "void_coverage": (0.75, "{ratio}"),
-        "roi_volume": (2.1, "mL"),
+    (level,) = case.levels
+    out = level_outputs(level, case)
+    row = level.row
+    assert out.level == "L1" and out.flags == [str(f) for f in level.flags]
+    assert out.measurements == {
+        "focal_bmc_loss": (row["focal_bmc_loss_mm"], "mm"),
+        "focal_bmd_loss": (row["focal_bmd_loss"], "{ratio}"),
+        "intercept_width": (row["intercept_width_mm"], "mm"),
+        "trabecular_bmd": (row["trabecular_bmd"], "mg/cm³ K2HPO4"),
+        "void_coverage": (row["void_coverage"], "{ratio}"),
+        "roi_volume": (row["roi_volume_ml"], "mL"),
     }
-    assert set(level.maps) == {"focal_bmc_loss", "focal_bmd_loss", "intercept_width", "bmd"}
-    assert np.array_equal(level.roi.array, t12.roi.array)  # same nearest-neighbour ROI
-    assert "0.8 × HU + 3" in level.calibration and "test phantom" in level.calibration
-    assert level.parameters == FocalParameters().to_dict()
+    assert set(out.maps) == {"focal_bmc_loss", "focal_bmd_loss", "intercept_width", "bmd"}
+    assert out.body_algorithm == "AUTOMATIC" and out.body_algorithm_name == (
+        "label 20 of labels.nii.gz"
+    )
+    assert "0.8 × HU + 3" in out.calibration and "K2HPO4" in out.calibration
+    assert out.parameters == case.request.params.to_dict()
+    assert out.roi.same_geometry(ct) and out.roi.array.sum() > 0

@@ -151,3 +151,22 @@ def write_case_outputs(case: CaseResult, out_dir: str | Path) -> dict[str, Path]
         out / "report.html", study_report_html(study_report(case, figures))
     )
     return paths
+
+
+def write_case_dicom_outputs(
+    case: CaseResult,
+    source: Any,
+    out_dir: str | Path,
+    *,
+    deidentify: bool = False,
+    patient_id: str | None = None,
+) -> dict[str, Path]:
+    """The case as DICOM objects beside its source series (:mod:`osteoimaging.dicom`):
+    one Segmentation (bodies and ROIs), a Parametric Map per level and map, and a TID 1500
+    Measurement Report. ``source`` is :func:`osteoimaging.dicom.read_dicom_source` of the
+    CT's series; with ``deidentify`` the patient and study modules are replaced by a
+    pseudonym (``patient_id``, or a random one)."""
+    from osteoimaging.dicom import level_outputs, write_case_dicom
+
+    levels = [level_outputs(level, case) for level in case.levels]
+    return write_case_dicom(source, levels, out_dir, deidentify=deidentify, patient_id=patient_id)

@@ -130,6 +130,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("ct", help="CT in HU: NRRD, NIfTI, MetaImage or a DICOM series folder")
     p.add_argument("--series", metavar="UID", help="DICOM series when the folder has several")
     p.add_argument("--out", required=True, help="output folder")
+    g = p.add_argument_group("DICOM outputs (a DICOM series input; needs the 'dicom' extra)")
+    g.add_argument(
+        "--dicom-out",
+        metavar="DIR",
+        help="also write a DICOM Segmentation, Parametric Maps and a TID 1500 SR to DIR, "
+        "filed with the source study",
+    )
+    g.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="replace the patient and study modules of the DICOM outputs by a pseudonym",
+    )
+    g.add_argument("--pseudonym", help="the pseudonymous patient ID with --deidentify")
     add_body_arguments(p)
     add_case_arguments(p)
     add_parameter_arguments(p)
@@ -279,15 +292,40 @@ def print_case(case) -> None:
         )
 
 
+def dicom_source(args: argparse.Namespace, ct):
+    """The source series of ``--dicom-out`` (checked before measuring), or None."""
+    if (args.deidentify or args.pseudonym) and not args.dicom_out:
+        raise InputError("--deidentify and --pseudonym go with --dicom-out")
+    if args.pseudonym and not args.deidentify:
+        raise InputError("--pseudonym needs --deidentify")
+    if not args.dicom_out:
+        return None
+    if not Path(args.ct).is_dir():
+        raise InputError("--dicom-out needs the CT as a DICOM series folder", args.ct)
+    try:
+        from osteoimaging.dicom import read_dicom_source
+    except ImportError as exc:
+        raise InputError(
+            "--dicom-out needs the 'dicom' extra: pip install 'osteoimaging[dicom]'"
+        ) from exc
+    return read_dicom_source(args.ct, series_uid=args.series, volume=ct)
+
+
 def run(args: argparse.Namespace) -> int:
     from osteoimaging.case import measure_case
-    from osteoimaging.case.outputs import write_case_outputs
+    from osteoimaging.case.outputs import write_case_dicom_outputs, write_case_outputs
     from osteoimaging.progress import TqdmProgress
 
     request = request_from_args(args)
+    source = dicom_source(args, request.ct)
     with TqdmProgress("focal") as progress:
         case = measure_case(request, progress)
     paths = write_case_outputs(case, args.out)
     print_case(case)
     print(f"wrote {paths['results_csv']}, {paths['report']} and one folder per level")
+    if source is not None:
+        written = write_case_dicom_outputs(
+            case, source, args.dicom_out, deidentify=args.deidentify, patient_id=args.pseudonym
+        )
+        print(f"wrote {len(written)} DICOM objects (SEG, parametric maps, SR) to {args.dicom_out}")
     return 0

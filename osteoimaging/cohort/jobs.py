@@ -34,6 +34,7 @@ CASE_PARAMETERS = (
     "check_hu",
     "resample_mask",
     "qc",
+    "dicom",
 )
 
 
@@ -155,13 +156,27 @@ def mask_stats_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
 def focal_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     """The one case pipeline (:func:`osteoimaging.case.measure_case`) on a manifest case.
 
-    Writes the same files as ``osteo focal`` into ``case_dir`` and returns its rows.
+    Writes the same files as ``osteo focal`` into ``case_dir`` and returns its rows. With
+    the parameter ``dicom`` (true, or ``{"deidentify": true}``) a DICOM series case also
+    gets its DICOM objects in ``case_dir/dicom/`` (as ``osteo focal --dicom-out``).
     """
     from osteoimaging.case import measure_case
-    from osteoimaging.case.outputs import write_case_outputs
+    from osteoimaging.case.outputs import write_case_dicom_outputs, write_case_outputs
 
-    result = measure_case(case_request(case, params))
+    request = case_request(case, params)
+    dicom = params.get("dicom")
+    source = None
+    if dicom:
+        from osteoimaging.dicom import read_dicom_source
+
+        source = read_dicom_source(case["ct"], volume=request.ct)
+    result = measure_case(request)
     write_case_outputs(result, case_dir)
+    if source is not None:
+        options = dicom if isinstance(dicom, dict) else {}
+        write_case_dicom_outputs(
+            result, source, Path(case_dir) / "dicom", deidentify=bool(options.get("deidentify"))
+        )
     return result.rows
 
 

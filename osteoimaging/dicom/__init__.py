@@ -4,8 +4,8 @@ Needs highdicom and pydicom (``pip install "osteoimaging[dicom]"``; bundled in S
 5.12). See ``docs/dicom.md``. Typical use::
 
     source = read_dicom_source(series_folder, volume=ct)
-    level = level_from_focal("L1", focal_result, body_mask_on_ct)
-    paths = write_case_dicom(source, [level], out_dir)
+    levels = [level_outputs(level, case) for level in case.levels]  # case = measure_case(…)
+    paths = write_case_dicom(source, levels, out_dir)
 
 This package alone handles DICOM patient attributes (to copy or de-identify them); it
 never logs them.
@@ -24,7 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
 
 from osteoimaging.dicom.case import write_case_dicom
 from osteoimaging.dicom.deid import Pseudonym, deidentify_headers, make_pseudonym
-from osteoimaging.dicom.level import LevelOutputs, level_from_focal
+from osteoimaging.dicom.level import LevelOutputs, level_outputs
 from osteoimaging.dicom.pmap import build_parametric_map, read_parametric_map
 from osteoimaging.dicom.seg import (
     SegmentInfo,
@@ -45,7 +45,7 @@ __all__ = [
     "build_parametric_map",
     "build_segmentation",
     "deidentify_headers",
-    "level_from_focal",
+    "level_outputs",
     "make_pseudonym",
     "read_dicom_source",
     "read_measurement_report",

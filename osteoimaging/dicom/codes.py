@@ -80,6 +80,8 @@ UNITS = {
     "mg/cm3": codes.UCUM.MilligramsPerCubicCentimeter,
     "mg/cm3 HA": codes.UCUM.MilligramsPerCubicCentimeter,
     "mg/cm3 K2HPO4": codes.UCUM.MilligramsPerCubicCentimeter,
+    "mg/cm³ HA": codes.UCUM.MilligramsPerCubicCentimeter,
+    "mg/cm³ K2HPO4": codes.UCUM.MilligramsPerCubicCentimeter,
     "[hnsf'U]": codes.UCUM.HounsfieldUnit,
     "HU": codes.UCUM.HounsfieldUnit,
     "HU (uncalibrated)": codes.UCUM.HounsfieldUnit,

@@ -13,12 +13,11 @@ from osteoimaging.errors import InputError
 from osteoimaging.volume import Volume
 
 if TYPE_CHECKING:
-    from osteoimaging.focal.pipeline import FocalResult
+    from osteoimaging.case.pipeline import CaseResult, LevelResult
 
-# results.json keys of a focal measurement → (measurement name, unit or None = from the
-# result's bmd_units).
-FOCAL_VALUES = {
-    "trabecular_bmd_mg_cm3": ("trabecular_bmd", None),
+# Row columns of the case pipeline → (measurement name, unit or None = the case's BMD units).
+ROW_VALUES = {
+    "trabecular_bmd": ("trabecular_bmd", None),
     "focal_bmc_loss_mm": ("focal_bmc_loss", "mm"),
     "focal_bmd_loss": ("focal_bmd_loss", "{ratio}"),
     "intercept_width_mm": ("intercept_width", "mm"),
@@ -75,46 +74,40 @@ class LevelOutputs:
                 raise InputError(f"{self.level}: map {name!r} must be a Volume with units")
 
 
-def _calibration_text(result: FocalResult) -> str:
-    cal = result.calibration
-    if cal.is_identity:
-        return "none (values in HU)"
-    return f"BMD = {cal.slope:g} × HU + {cal.intercept:g} mg/cm3 (source: {cal.source})"
-
-
-def level_from_focal(
-    level: str,
-    result: FocalResult,
-    body: Volume,
-    *,
-    flags: list[str] | tuple[str, ...] = (),
-    body_algorithm: str = "SEMIAUTOMATIC",
-    body_algorithm_name: str = "GrowCut",
-) -> LevelOutputs:
-    """A :class:`LevelOutputs` from a focal measurement and the body mask on the CT grid.
+def level_outputs(level: LevelResult, case: CaseResult) -> LevelOutputs:
+    """A :class:`LevelOutputs` from one level of the case pipeline
+    (:func:`osteoimaging.case.measure_case`): its row values (units from the case's
+    density scale), body, maps, flags (code and sentence), calibration and parameters.
 
     The ROI (analysis grid) is resampled to the CT grid by nearest neighbour
     (:func:`~osteoimaging.dicom.seg.roi_on_ct_grid`); maps keep their analysis grid.
+    How the body was made: GrowCut from a click is SEMIAUTOMATIC, a label map AUTOMATIC
+    (named after its file), a given mask SEMIAUTOMATIC named by its source.
     """
+    from osteoimaging.case.report import calibration_text
     from osteoimaging.dicom.seg import roi_on_ct_grid
 
-    values = result.values
-    bmd_units = str(values.get("bmd_units", "mg/cm3 HA"))
-    measurements = {}
-    for key, (name, unit) in FOCAL_VALUES.items():
-        if key in values:
-            value = float(values[key]) if values[key] is not None else math.nan
-            measurements[name] = (value, bmd_units if unit is None else unit)
-    maps = {name: result.maps[name] for name in FOCAL_MAPS if name in result.maps}
+    units = case.density.units
+    measurements = {
+        name: (math.nan if level.row[key] is None else float(level.row[key]), unit or units)
+        for key, (name, unit) in ROW_VALUES.items()
+    }
+    source = level.source
+    if source.seed_ras is not None:
+        algorithm, name = "SEMIAUTOMATIC", "GrowCut (one click)"
+    elif source.label is not None:
+        algorithm, name = "AUTOMATIC", f"label {source.label} of {case.request.labels_name}"
+    else:
+        algorithm, name = "SEMIAUTOMATIC", level.row["source"]
     return LevelOutputs(
-        level=level,
-        body=body,
-        roi=roi_on_ct_grid(result.roi, body),
-        maps=maps,
+        level=level.source.level or level.name,
+        body=level.body,
+        roi=roi_on_ct_grid(level.focal.roi, level.body),
+        maps={k: level.focal.maps[k] for k in FOCAL_MAPS if k in level.focal.maps},
         measurements=measurements,
-        flags=list(flags),
-        calibration=_calibration_text(result),
-        parameters=result.parameters.to_dict(),
-        body_algorithm=body_algorithm,
-        body_algorithm_name=body_algorithm_name,
+        flags=[str(flag) for flag in level.flags],
+        calibration=calibration_text(case.calibration, units),
+        parameters=case.request.params.to_dict(),
+        body_algorithm=algorithm,
+        body_algorithm_name=name[:64],
     )

@@ -31,13 +31,10 @@ from osteoimaging.dicom.level import LevelOutputs
 from osteoimaging.dicom.seg import SegmentInfo
 from osteoimaging.dicom.source import DicomSource
 from osteoimaging.errors import InputError
+from osteoimaging.focal.pipeline import METHOD_REFERENCE
 
 MANUFACTURER = "OsteoImaging"
-METHOD_CITATION = (
-    "Li C, Ma C, Zhuo X, Li L, Li B, Li S, Lu WW. Focal osteoporosis defect is associated "
-    "with vertebral compression fracture prevalence in a bone mineral density-independent "
-    "manner. JOR Spine. 2022;5(1):e1195. doi:10.1002/jsp2.1195"
-)
+METHOD_CITATION = METHOD_REFERENCE
 NOT_A_NUMBER = CodedConcept("114000", "DCM", "Not a number")
 # A stable UID naming the OsteoImaging software as observer device.
 DEVICE_UID = generate_uid(prefix=None, entropy_srcs=["OsteoImaging software"])
