@@ -48,6 +48,7 @@ def level_values(level: LevelResult) -> dict[str, Any]:
         flags=[{"code": f.code, "message": f.message} for f in level.flags],
         alignment=level.alignment.to_dict(),
         subregions=level.subregions,
+        timings_s=level.timings,
     )
     if level.segmentation is not None:
         seg = level.segmentation

@@ -52,6 +52,8 @@ class LevelResult:
     flags: list[Flag]
     row: dict[str, Any]
     segmentation: Any = None
+    #: Seconds per step: body, alignment, focal, subregions.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -174,14 +176,17 @@ def measure_level(
 ) -> LevelResult:
     """One vertebra of the case (see the module docstring)."""
     limits = request.limits
+    clock = _Clock()
     report(progress, 0.0, f"{source.name}: vertebral body")
     body, description, seg = body_from_source(request, source, sub_progress(progress, 0, 0.25))
+    clock.lap("body")
     flags = check_body_volume(body, source.level, limits)
     partial = check_partial(body)
     flags += partial
     report(progress, 0.25, f"{source.name}: alignment")
     alignment, align_flags = _alignment(request, body, bool(partial))
     flags += align_flags
+    clock.lap("alignment")
     try:
         focal = measure_focal(
             request.ct,
@@ -197,8 +202,10 @@ def measure_level(
         if exc.path is not None:
             raise
         raise InputError(f"{source.name} ({description}): {exc.problem}") from exc
+    clock.lap("focal")
     report(progress, 0.95, f"{source.name}: sub-regions")
     sub = subregion_means(focal.maps, focal.roi, request.left_right)
+    clock.lap("subregions")
     flags += check_values(focal.values, limits)
     for flag in flags:
         logger.warning("%s: %s", source.name, flag.message)
@@ -215,7 +222,20 @@ def measure_level(
         all_flags,
         request.ct,
     )
-    return LevelResult(source, body, alignment, focal, sub, all_flags, row, seg)
+    return LevelResult(source, body, alignment, focal, sub, all_flags, row, seg, clock.laps)
+
+
+class _Clock:
+    """Seconds between successive laps (the per-step timings of a level)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = now - self._last
+        self._last = now
 
 
 def measure_case(request: CaseRequest, progress: ProgressCallback | None = None) -> CaseResult:
