@@ -8,6 +8,7 @@ import pytest
 
 from osteoimaging.calibration import load_preset, profile_from_preset, save_profile
 from osteoimaging.errors import InputError
+from osteoimaging.focal import FocalParameters
 from osteoimaging.imageio import write_image
 from osteoimaging.phantoms import CTProtocol, FocalDefect, VertebraSpec, vertebra_ct
 from osteoimaging.segmentation import dice
@@ -80,10 +81,9 @@ def test_tilted_phantom_roi_means_within_3_percent(tmp_path):
     """A body scanned 15° tilted, aligned automatically, gives the untilted ROI means and
     the same sub-region partition; without alignment the partition is visibly off (the
     phantom's trabecular bone is isotropic, so the ROI means alone hardly notice a tilt)."""
-    focal = pytest.importorskip("osteoimaging.focal")
     from osteoimaging.vertebrae import measure_vertebrae, write_case_outputs
 
-    params = focal.FocalParameters()
+    params = FocalParameters()
     keys = ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "trabecular_bmd_mg_cm3")
     runs = {}
     for tilt, align in ((0.0, "endplates"), (15.0, "endplates"), (15.0, "none")):
@@ -111,7 +111,6 @@ def test_tilted_phantom_roi_means_within_3_percent(tmp_path):
 
 def test_focal_command_line_glue(tmp_path, phantom, profile_path):
     """The options ``osteo focal`` gains: --labels/--levels/--calibration/--align."""
-    pytest.importorskip("osteoimaging.focal")
     import argparse
 
     from osteoimaging.cli.focal import add_parameter_arguments, parameters_from_args
