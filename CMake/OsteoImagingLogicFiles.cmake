@@ -5,6 +5,10 @@
 # Usable from the extension's CMakeLists.txt and in script mode:
 #   cmake -DOSTEOIMAGING_SOURCE_DIR=<repo> -DOSTEOIMAGING_LIST_FILE=<out> -P CMake/OsteoImagingLogicFiles.cmake
 # writes one path per line (relative to the repository) - the install list the tests check.
+#
+# Not installed: the validation studies in `studies/` (and their microarchitecture ground truth).
+# They are a source-checkout tool (`osteo validate`), so they sit outside the two packages and
+# no GLOB below reaches them; Testing/test_cmake_install.py checks that they stay out.
 
 set(OSTEOIMAGING_PYTHON_PACKAGES osteoimaging OsteoImagingGui)
 # Package data installed beside the code (keep in step with pyproject's package-data).

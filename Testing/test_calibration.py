@@ -181,11 +181,15 @@ def test_calibration_errors():
         profile_from_preset("x", load_preset("qrm_bdc_3"), [[1, 2]])
 
 
+#: HU of the three inserts of the synthetic phantom: 0.9·ρ − 50 for QRM-BDC 3 (100, 400, 800).
+INSERT_HU = (40.0, 310.0, 670.0)
+
+
 def _insert_phantom():
     arr = np.full((20, 40, 60), -100.0, dtype=np.float32)
     vol = Volume(arr, spacing=(0.5, 0.5, 1.0), origin=(-15.0, -10.0, -10.0))
     centres = [(-8.0, 0.0, 0.0), (0.0, 0.0, 0.0), (8.0, 0.0, 0.0)]
-    for c, hu in zip(centres, (10.0, 250.0, 700.0), strict=True):
+    for c, hu in zip(centres, INSERT_HU, strict=True):
         arr[insert_region(vol, c, 3.5, 14.0)] = hu
     return vol, centres
 
@@ -193,13 +197,13 @@ def _insert_phantom():
 def test_measure_inserts_centres_and_labels():
     vol, centres = _insert_phantom()
     found = measure_insert_centres(vol, centres, 2.0, 6.0)
-    assert [m.mean_hu for m in found] == pytest.approx([10.0, 250.0, 700.0])
+    assert [m.mean_hu for m in found] == pytest.approx(INSERT_HU)
     assert all(m.sd_hu == pytest.approx(0.0) and m.n_voxels > 50 for m in found)
     labels = vol.with_array(np.zeros(vol.shape, np.uint8))
     for n, c in enumerate(centres, start=1):
         labels.array[insert_region(vol, c, 2.0, 6.0)] = n
     by_label = measure_insert_labels(vol, labels, [1, 2, 3])
-    assert [m.mean_hu for m in by_label] == pytest.approx([10.0, 250.0, 700.0])
+    assert [m.mean_hu for m in by_label] == pytest.approx(INSERT_HU)
     with pytest.raises(InputError, match="no voxel"):
         measure_insert_labels(vol, labels, [4])
 
@@ -255,7 +259,7 @@ def test_calibrate_cli(tmp_path, osteo_cmd):
 def test_calibrate_cli_from_phantom_ct(tmp_path, osteo_cmd):
     from osteoimaging.imageio import write_image
 
-    vol, centres = _insert_phantom()  # inserts at 10, 250, 700 HU
+    vol, centres = _insert_phantom()
     ct = write_image(vol, tmp_path / "phantom.nrrd")
     ras = [f"--centre={-x:g},{-y:g},{z:g}" for x, y, z in centres]
     out = tmp_path / "p.json"
@@ -275,6 +279,105 @@ def test_calibrate_cli_from_phantom_ct(tmp_path, osteo_cmd):
     )
     assert run.returncode == 0, run.stderr
     profile = load_profile(out)
-    assert profile.scans[0] == pytest.approx([10.0, 250.0, 700.0])
-    fit = fit_linear([100, 400, 800], [10.0, 250.0, 700.0])
+    assert profile.scans[0] == pytest.approx(INSERT_HU)
+    fit = fit_linear([100, 400, 800], INSERT_HU)
     assert profile.fit.slope == pytest.approx(fit.slope)
+
+
+def test_calibrate_cli_mindways_certificate_and_negative_lists(tmp_path, osteo_cmd):
+    """Regression (issue 13): the Mindways water densities could not be given on the command
+    line (--densities replaced only the K2HPO4 values, the water values silently stayed the
+    preset's), and ``--hu -57.16,…`` failed with "expected one argument" (main at 4df79ae)."""
+    preset = load_preset("mindways_model3")
+    # Another phantom's certificate: both values of every rod differ from the preset's.
+    certificate = preset.__class__(
+        **{
+            **preset.__dict__,
+            "inserts": tuple(
+                {**i, "density": i["density"] + 1.5, "water_density": i["water_density"] - 8.0}
+                for i in preset.inserts
+            ),
+        }
+    )
+    hu = exact_hu(certificate)
+    assert hu[0] < 0  # the list starts with a minus sign
+    out = tmp_path / "mw.json"
+    args = [
+        "--phantom",
+        "mindways_model3",
+        "--hu",
+        ",".join(f"{v:.6f}" for v in hu),
+        "--densities",
+        ",".join(f"{d:g}" for d in certificate.densities),
+        "--out",
+        str(out),
+    ]
+    run = calibrate(osteo_cmd, *args)
+    assert run.returncode == 2 and "--water-densities" in run.stderr  # not silently mixed
+    water = ",".join(f"{d:g}" for d in certificate.water_densities)
+    run = calibrate(osteo_cmd, *args, "--water-densities", water)
+    assert run.returncode == 0, run.stderr
+    profile = load_profile(out)
+    assert [i["water_density"] for i in profile.inserts] == certificate.water_densities
+    assert profile.fit.slope == pytest.approx(SLOPE) and profile.fit.intercept == pytest.approx(
+        INTERCEPT, abs=1e-6
+    )
+    assert profile.qa["status"] == "ok" and "fit QA ok" in run.stdout
+    # Negative numbers anywhere in a list, and for a linear phantom no water densities.
+    run = calibrate(
+        osteo_cmd,
+        "--phantom",
+        "qrm_bdc_3",
+        "--hu",
+        "-5,300,700",
+        "--water-densities",
+        "1,2,3",
+        "--out",
+        str(out),
+    )
+    assert run.returncode == 2 and "no water densities" in run.stderr
+
+
+#: A Mindways scan whose rods bend away from the line (issue 13's example: r 0.95, RMSE 52).
+POOR_MINDWAYS_HU = "-207.9,-167.8,165.9,356.4,292.6"
+
+
+def test_poor_phantom_fit_is_refused_unless_accepted(tmp_path, osteo_cmd, caplog):
+    """Regression (issue 13): a Mindways fit with r 0.95 and RMSE 52 mg/cm³ was accepted
+    without a word (exit 0 on main at 4df79ae)."""
+    out = tmp_path / "poor.json"
+    # --hu=… so that the check does not depend on the negative-list parsing tested above.
+    base = ["--phantom", "mindways_model3", f"--hu={POOR_MINDWAYS_HU}", "--out", str(out)]
+    run = calibrate(osteo_cmd, *base)
+    assert run.returncode == 2 and "poor calibration fit, refused" in run.stderr
+    assert (
+        "r = 0.950" in run.stderr and "RMSE 52" in run.stderr and "--accept-poor-fit" in run.stderr
+    )
+    assert not out.exists()
+    run = calibrate(osteo_cmd, *base, "--accept-poor-fit")
+    assert run.returncode == 0 and "fit QA poor" in run.stdout
+    assert "WARNING" in run.stderr and "calibration poor" in run.stderr
+    profile = load_profile(out)
+    assert profile.qa["status"] == "poor" and profile.qa["accepted_by_user"] is True
+    assert "phantom fit poor" in caplog.text  # every later use of the profile says so
+
+
+def test_fit_quality_thresholds():
+    from osteoimaging.calibration.qa import RESIDUAL_WARN, RMSE_REFUSE, fit_quality
+
+    rho = np.array([0.0, 100.0, 200.0, 400.0, 600.0, 800.0])
+    exact = fit_linear(rho, rho / SLOPE + 5)
+    q = fit_quality(exact, rho)
+    assert (q.status, q.reasons, q.n_densities) == ("ok", (), 6)
+    # One insert 10 HU (8 mg/cm³) off: 6.6 mg/cm³ from the fitted line, a warning only.
+    off = rho / SLOPE + 5 + np.array([0, 0, 0, 10.0, 0, 0])
+    q = fit_quality(fit_linear(rho, off), rho)
+    assert q.status == "warning" and RESIDUAL_WARN < q.max_abs_residual < RMSE_REFUSE
+    assert q.rmse < RMSE_REFUSE and q.r2 > 0.999
+    # Two densities: the line goes through both points; nothing checks it.
+    q = fit_quality(fit_linear([0, 200], [5, 255]), [0, 200])
+    assert q.status == "warning" and "only 2 distinct densities" in q.reasons[0]
+    with pytest.raises(InputError, match="poor calibration fit"):
+        profile_from_preset(
+            "x", load_preset("qrm_bdc_6"), [rho / SLOPE + 5 + np.array([0, 30, -30, 0, 30, -30])]
+        )

@@ -85,6 +85,17 @@ def test_every_package_file_is_installed(tmp_path):
     assert all((ROOT / f).is_file() for f in installed)
 
 
+def test_validation_studies_are_not_installed(tmp_path):
+    """The validation studies stay in the checkout (issue 13): nothing of studies/ (nor the
+    former osteoimaging/experiments and osteoimaging/microarchitecture) reaches Slicer; the
+    ``osteo validate`` command itself is installed and says where the studies are."""
+    installed = package_install_list(ROOT, tmp_path)
+    moved = ("studies/", "osteoimaging/experiments/", "osteoimaging/microarchitecture/")
+    assert not [f for f in installed if f.startswith(moved)]
+    assert "osteoimaging/cli/validate.py" in installed
+    assert (ROOT / "studies" / "run.py").is_file()  # the studies exist next to the package
+
+
 def test_a_new_file_is_picked_up(tmp_path):
     """The list is a GLOB, not a hand-kept list: a new module and data file appear in it."""
     tree = tmp_path / "tree"

@@ -1,4 +1,5 @@
-"""Known answers for local thickness and the trabecular indices (osteoimaging.microarchitecture).
+"""Known answers for local thickness and the trabecular indices (``studies.microarchitecture``,
+the ground truth of the validation studies; not part of the installed package).
 
 Reference implementation: the ``localthickness`` package (Dahl & Dahl, "Fast local
 thickness", CVPR Workshops 2023), whose ``local_thickness_conventional`` is the classic
@@ -11,12 +12,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from osteoimaging.cli.validate import load_studies
 from osteoimaging.errors import InputError
 from osteoimaging.imageio import read_image
-from osteoimaging.microarchitecture import binarize, local_thickness, morphometry
-from osteoimaging.microarchitecture.local_thickness import local_thickness_array
 from osteoimaging.phantoms import trabecular_bone
 from osteoimaging.volume import Volume
+
+load_studies()  # studies/ of this checkout on sys.path: without it these tests fail, not skip
+
+from studies.microarchitecture import binarize, local_thickness, morphometry  # noqa: E402
+from studies.microarchitecture.local_thickness import local_thickness_array  # noqa: E402
 
 
 def _slab(t_vox: int, axis: int = 2, n: int = 32) -> np.ndarray:

@@ -33,6 +33,12 @@ def test_extract_real_mri_and_bad_label(osteo_cmd, shared_data, tmp_path):
     bad = _run(osteo_cmd, f"{base} --labels 1,9", tmp_path, ok=False)
     assert bad.returncode == 2
     assert "label(s) 9 absent" in bad.stderr and "Traceback" not in bad.stderr
+    # Regression (issue 13): the published radscore on these raw (not z-scored) features gave
+    # radscores around −14 450 and "predicted 0" (exit 0 on main at 4df79ae): now refused.
+    refused = _run(osteo_cmd, "apply published features.csv --out s.csv", tmp_path, ok=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "outside the model's range" in refused.stderr and "z-score the" in refused.stderr
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_train_apply_evaluate(osteo_cmd, tmp_path):

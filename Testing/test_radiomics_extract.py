@@ -176,3 +176,48 @@ def test_full_preset_one_small_case():
     } <= prefixes
     assert len(columns) > 1000
     assert len([c for c in table.columns if c.startswith("T2_")]) == len(columns)
+
+
+def _full_preset_restricted_to(image_type: str, feature_class: str, features: list[str]):
+    """The built-in ``full`` preset with only one image type and feature class enabled (its
+    settings for that image type unchanged): the same values, without the 1 000+ features."""
+    import copy
+
+    from osteoimaging.radiomics.presets import Preset
+
+    full = load_preset("full")
+    params = copy.deepcopy(full.params)
+    params["imageType"] = {image_type: params["imageType"][image_type]}
+    params["featureClass"] = {feature_class: features}
+    return Preset(name="full-" + image_type, settings=full.settings, params=params, source="full")
+
+
+def test_full_preset_has_reference9_image_type_settings():
+    """Every image type that reference-9 configures is configured the same way in full."""
+    reference = load_preset("reference-9").image_type_settings
+    full = load_preset("full").params["imageType"]
+    for image_type, settings in reference.items():
+        assert full[image_type] == settings, image_type
+
+
+def test_box_sigma_glcm_correlation_agrees_between_presets(shared_data):
+    """Regression (issue 13): full.yaml's BoxSigmaImage lacked ``binWidth: 5``, so T1
+    box-sigma GLCM Correlation of L1 on VB3_01.mat was 1.000 with ``full`` and 0.562 with
+    ``reference-9`` (main at 4df79ae)."""
+    from osteoimaging.radiomics.matio import read_volume
+
+    path = shared_data("mri/lumbar-vb3/VB3_01.mat")
+    image = read_volume(path, variable="I", spacing=(1.0, 1.0, 1.0))
+    labels = read_volume(path, variable="GT", spacing=(1.0, 1.0, 1.0))
+    name = "T1_boxsigmaimage_glcm_Correlation"
+    reference = extract_features(image, None, labels, [1], "reference-9", aggregate=False)
+    full = extract_features(
+        image,
+        None,
+        labels,
+        [1],
+        _full_preset_restricted_to("BoxSigmaImage", "glcm", ["Correlation"]),
+        aggregate=False,
+    )
+    assert 0.3 < reference[name].iloc[0] < 0.9  # a texture, not the degenerate 1.0
+    assert full[name].iloc[0] == pytest.approx(reference[name].iloc[0], rel=1e-9)

@@ -102,9 +102,9 @@ def test_published_model_formula():
     model = published_model()
     assert "not publish" in model.warning
     row = {f: 1.0 for f in model.features}
-    row["T1_original_shape_MeshVolume"] = 10.0
+    row["T1_original_shape_MeshVolume"] = 3.0
     out = apply_model(model, pd.DataFrame([row]))
-    expected = 0.538 + (0.035 + 0.013 + 0.009 + 0.004 - 0.003 - 0.015 - 0.019 - 0.027) - 0.02
+    expected = 0.538 + (0.035 + 0.013 + 0.009 + 0.004 - 0.003 - 0.015 - 0.019 - 0.027) - 0.006
     assert out["radscore"].iloc[0] == pytest.approx(expected)
     assert out["predicted"].iloc[0] == int(expected >= 0.525)
     assert np.isnan(out["probability"].iloc[0])
@@ -176,3 +176,57 @@ def test_study_workflow_and_report(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     html = (tmp_path / "index.html").read_text()
     assert "DeLong" in html and "Hosmer" in html and "s7-" not in html  # no case ids
+
+
+def test_published_radscore_refuses_features_that_are_not_z_scores(shared_data):
+    """Regression (issue 13): the published radscore applied to reference-9 features of the
+    test MRI (not z-scored with the study's unpublished training statistics) gave radscores
+    of −15 489 … −2 723 and "predicted 0" (main at 4df79ae). It must refuse and say why."""
+    from osteoimaging.radiomics.extract import extract_features
+    from osteoimaging.radiomics.matio import read_volume
+
+    path = shared_data("mri/lumbar-vb3/VB3_01.mat")
+    image = read_volume(path, variable="I", spacing=(1.0, 1.0, 1.0))
+    labels = read_volume(path, variable="GT", spacing=(1.0, 1.0, 1.0))
+    table = extract_features(image, image, labels, [1, 2, 3, 4], "reference-9")
+    with pytest.raises(InputError, match="outside the model's range") as info:
+        apply_model(published_model(), table)
+    message = str(info.value)
+    assert "T1_original_shape_VoxelVolume" in message and "does not publish" in message
+    # The same features z-scored with this (tiny) cohort's own statistics are accepted.
+    columns = published_model().features
+    z = table.copy()
+    z[columns] = (table[columns] - table[columns].mean()) / table[columns].std(ddof=1)
+    assert apply_model(published_model(), z)["radscore"].notna().all()
+
+
+def test_range_check_of_a_trained_model():
+    from osteoimaging.radiomics.model import MAX_ABS_Z, out_of_range
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(60, 3))
+    y = (x[:, 0] + 0.5 * rng.normal(size=60) > 0).astype(int)
+    table = pd.DataFrame(x * [2.0, 10.0, 1.0] + [5.0, 100.0, 0.0], columns=["T1_a", "T1_b", "T2_c"])
+    model = train_model(table, y, seed=0)
+    assert model.features
+    assert out_of_range(model, table, max_abs_z=MAX_ABS_Z) == []
+    far = table.iloc[:2].copy()
+    feature = model.features[0]
+    i = model.features.index(feature)
+    far.loc[far.index[1], feature] = model.means[i] + 6.0 * model.sds[i]
+    [hit] = out_of_range(model, far)
+    assert (hit["row"], hit["feature"]) == (2, feature) and hit["z"] == pytest.approx(6.0)
+    with pytest.raises(InputError, match=r"row 2 .* \(z = 6\)\. Refused.*--max-abs-z"):
+        apply_model(model, far)
+    assert len(apply_model(model, far, max_abs_z=7.0)) == 2
+    assert len(apply_model(model, far, max_abs_z=None)) == 2
+
+
+def test_published_model_cites_the_study():
+    from osteoimaging.radiomics.model import PUBLISHED_REFERENCE
+
+    model = published_model()
+    reference = model.notes["reference"]
+    for word in ("T1WI", "T2WI", "DXA", "160 patients", "LASSO", "35 patients"):
+        assert word in reference
+    assert reference == PUBLISHED_REFERENCE

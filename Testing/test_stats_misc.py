@@ -187,3 +187,38 @@ def test_stats_cli_tables_and_report(tmp_path, osteo_cmd, capsys):
     assert "c0_L1_0" not in html  # case ids never appear in the report
     saved = pd.read_csv(tmp_path / "report" / "tables" / "association.csv")
     assert saved.or_per_sd.notna().any()
+
+
+def test_report_and_associate_on_a_cohort_too_small_for_any_model(tmp_path, capsys):
+    """Regression (issue 13): on a 2-case cohort no association model can be fitted and
+    ``osteo stats report --outcome …`` crashed with ``KeyError: ['or_per_sd']`` (exit 1 on
+    main at 4df79ae). It must report what it could compute and say why the rest is missing."""
+    from osteoimaging.cli.main import main
+
+    table = tmp_path / "two.csv"
+    pd.DataFrame(
+        {
+            "case_id": ["a", "b"],
+            "level": ["L1", "L1"],
+            "focal_bmc_loss_mm": [0.3, 0.2],
+            "trabecular_bmd_mg_cm3": [120.0, 150.0],
+            "group": ["fracture", "control"],
+            "sex": ["F", "M"],
+            "age": [60, 65],
+        }
+    ).to_csv(table, index=False)
+    out = tmp_path / "report"
+    args = ["stats", "report", str(table), "--outcome", "group", "--positive", "fracture"]
+    assert main([*args, "--out", str(out)]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Cohort" in html and "<h2>Association with group" in html
+    assert "No odds ratio could be estimated" in html and "is constant in the analysed" in html
+    assert "group comparison not computed: group = control has 1 value(s) of focal_bmc" in html
+    saved = pd.read_csv(out / "tables" / "association.csv")
+    assert {"or_per_sd", "ci_low", "ci_high", "p", "note"} <= set(saved.columns)
+    assert saved.or_per_sd.isna().all() and saved.note.notna().all()
+    assert not (out / "figures" / "forest.png").exists()
+    capsys.readouterr()
+    assoc = ["stats", "associate", str(table), "--outcome", "group", "--positive", "fracture"]
+    assert main([*assoc, "--plots", str(tmp_path / "plots")]) == 0
+    assert "or_per_sd" in capsys.readouterr().out

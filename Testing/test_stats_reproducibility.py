@@ -92,3 +92,75 @@ def test_summary_reports_the_shared_icc_forms():
     assert out["icc_3_1"] == pytest.approx(0.71, abs=0.005)
     assert out["icc_2_1"] == icc_module.icc(sf, form="2,1")
     assert out["lsc"] == pytest.approx(2.77 * rmssd(sf))
+
+
+SF = np.array(
+    [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]],
+    dtype=float,
+)
+#: Shrout & Fleiss (1979), p. 425: ICC(1,1), (2,1), (3,1) and their k = 4 forms.
+SF_PUBLISHED = {"1_1": 0.17, "2_1": 0.29, "3_1": 0.71, "1_k": 0.44, "2_k": 0.62, "3_k": 0.91}
+
+
+def _long(table: np.ndarray) -> pd.DataFrame:
+    """Subjects × repeats → one row per measurement, repeats in table order."""
+    return pd.DataFrame(
+        [
+            {"rescan_id": f"s{i}", "judge": j + 1, "score": v}
+            for i, row in enumerate(table)
+            for j, v in enumerate(row)
+        ]
+    )
+
+
+def test_cli_reproducibility_uses_all_k_repeats(tmp_path, capsys):
+    """Regression (issue 13): ``osteo stats reproducibility`` kept only the first two repeats,
+    so on Shrout & Fleiss's 6 × 4 table it reported the ICCs of judges 1–2 (−0.50, 0.13,
+    0.75 on main at 4df79ae). All four judges must give the published values."""
+    from osteoimaging.cli.main import main
+
+    path = tmp_path / "sf.csv"
+    _long(SF).to_csv(path, index=False)
+    out = tmp_path / "repro.csv"
+    assert (
+        main(["stats", "reproducibility", str(path), "--measure", "score", "--out", str(out)]) == 0
+    )
+    row = pd.read_csv(out).iloc[0]
+    assert row["n_subjects"] == 6 and row["n_repeats"] == 4
+    for form, value in SF_PUBLISHED.items():
+        assert row[f"icc_{form}"] == pytest.approx(value, abs=0.005), form
+        assert row[f"icc_{form}_ci_low"] < row[f"icc_{form}"] < row[f"icc_{form}_ci_high"]
+    assert "0.7148" in capsys.readouterr().out  # ICC(3,1) printed too
+
+
+def test_summary_with_more_than_two_repeats():
+    out = reproducibility_summary(SF)
+    assert out["n_repeats"] == 4
+    # RMSSD over all four repeats (Glüer 1995): √(mean of the per-subject variances).
+    assert out["rmssd"] == pytest.approx(np.sqrt(np.mean(SF.var(axis=1, ddof=1))))
+    # Bland–Altman for k > 2: repeatability limits 0 ± 1.96·√2·s_w (= ± LSC), no bias.
+    assert out["ba_method"].startswith("repeatability")
+    assert np.isnan(out["bias"]) and np.isnan(out["bias_ci_low"])
+    assert out["loa_high"] == pytest.approx(1.96 * np.sqrt(2) * out["rmssd"])
+    assert out["loa_low"] == pytest.approx(-out["loa_high"])
+    assert out["loa_high"] == pytest.approx(out["lsc"], rel=1e-3)
+    # s_w is the one-way within-subject mean square's root (Bland & Altman 1996).
+    from osteoimaging.stats.icc import mean_squares
+
+    assert out["rmssd"] == pytest.approx(np.sqrt(mean_squares(SF)["WMS"]))
+    pairs = reproducibility_summary(PAIRS)
+    assert pairs["ba_method"].startswith("paired") and pairs["bias"] == pytest.approx(1.0)
+
+
+def test_unbalanced_repeats_use_the_common_number(caplog):
+    df = _long(SF)
+    extra = pd.DataFrame([{"rescan_id": "s0", "judge": 5, "score": 100.0}])
+    short = df[~((df.rescan_id == "s1") & (df.judge > 2))]  # s1 has only 2 repeats
+    table = repeat_table(pd.concat([short, extra]), "score")
+    # Most subjects have 4: s1 is left out, s0 uses its first 4 (not the extra 100).
+    np.testing.assert_array_equal(table, np.delete(SF, 1, axis=0))
+    assert "1 subject(s) with fewer left out, 1 with more" in caplog.text
+    pairs = repeat_table(df, "score", repeats=2)
+    np.testing.assert_array_equal(pairs, SF[:, :2])
+    with pytest.raises(InputError, match="at least 2"):
+        repeat_table(df, "score", repeats=1)

@@ -8,22 +8,28 @@ the full run and its discussion are in docs/validation-experiments.md.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("osteoimaging.focal", reason="needs the focal measurement (issue 3)")
-pytest.importorskip("osteoimaging.stats.reproducibility", reason="needs the cohort statistics")
-pytest.importorskip("osteoimaging.stats.icc", reason="needs the shared ICC")
-
-from osteoimaging.experiments.cases import case_spec, hires_truth
-from osteoimaging.experiments.equal_bmd import run_equal_bmd
-from osteoimaging.experiments.microarchitecture_study import run_microarchitecture
-from osteoimaging.experiments.reproducibility import run_reproducibility
-from osteoimaging.experiments.run import SCALES
+from osteoimaging.cli.validate import load_studies
 from osteoimaging.phantoms import make_vertebra
 
+load_studies()  # studies/ of this checkout on sys.path: without it these tests fail, not skip
+
+from studies.cases import case_spec, hires_truth  # noqa: E402
+from studies.equal_bmd import run_equal_bmd  # noqa: E402
+from studies.microarchitecture_study import run_microarchitecture  # noqa: E402
+from studies.reproducibility import run_reproducibility  # noqa: E402
+from studies.run import SCALES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 QUICK = SCALES["quick"]
 
 
@@ -111,7 +117,7 @@ def test_osteo_validate_rejects_unknown_experiment(osteo_cmd, tmp_path):
 
 
 def test_real_microct_texture_through_the_simulated_ct(shared_data):
-    from osteoimaging.experiments.microct_texture import microct_summary, run_microct_texture
+    from studies.microct_texture import microct_summary, run_microct_texture
 
     root = shared_data("microct").parent
     rows = run_microct_texture(root, seed=0)
@@ -127,7 +133,7 @@ def test_real_microct_texture_through_the_simulated_ct(shared_data):
 
 
 def test_cohort_designs_of_the_model_trabecular_thickness():
-    from osteoimaging.experiments.microarchitecture_study import model_tb_th
+    from studies.microarchitecture_study import model_tb_th
 
     rng = np.random.default_rng(0)
     bvtv = np.linspace(0.05, 0.30, 200)
@@ -139,3 +145,80 @@ def test_cohort_designs_of_the_model_trabecular_thickness():
         assert values.min() >= 0.12 and values.max() <= 0.30
     with pytest.raises(ValueError, match="unknown cohort design"):
         model_tb_th(rng, 0.1, "bogus")
+
+
+def _copy_tree(tmp_path: Path, *folders: str) -> Path:
+    """A copy of some top-level folders of this checkout (caches left out)."""
+    tree = tmp_path / "tree"
+    for folder in folders:
+        if (ROOT / folder).is_dir():
+            shutil.copytree(
+                ROOT / folder, tree / folder, ignore=shutil.ignore_patterns("__pycache__")
+            )
+    return tree
+
+
+def _osteo_in(tree: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``osteo ARGS`` with the package of ``tree`` first on the path, run inside ``tree``."""
+    return subprocess.run(
+        [sys.executable, "-m", "osteoimaging", *args],
+        capture_output=True,
+        text=True,
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        timeout=timeout,
+    )
+
+
+@pytest.mark.slow
+def test_osteo_validate_in_a_fresh_clone_skips_the_real_data_studies(tmp_path):
+    """Regression (issue 13): in a fresh clone (no ../shared/data) ``osteo validate`` ran the
+    synthetic studies for minutes and then exited 2 at the micro-CT study, whose data is in
+    ../shared/data (on main at 4df79ae this run exits 2 with "file not found"). The data is
+    now checked first: synthetic studies run, real-data ones are skipped with a note."""
+    tree = _copy_tree(tmp_path, "osteoimaging", "studies")
+    assert not (tree.parent / "shared" / "data").exists()
+    out = tree / "val"
+    only = "equal_bmd,microct,real"
+    proc = _osteo_in(tree, "validate", "--out", str(out), "--scale", "quick", "--only", only)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("microct", "real"):
+        assert f"skipped {name}: real data not found" in proc.stdout
+    assert "--data DIR" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert list(summary["skipped"]) == ["microct", "real"]
+    assert list(summary["runtime_s"]) == ["equal_bmd"]
+    tables = (out / "tables.md").read_text(encoding="utf-8")
+    assert "## Equal BMD" in tables and "## Skipped" in tables and "**microct**" in tables
+    # Only real-data studies asked for: nothing to run, said at once.
+    proc = _osteo_in(tree, "validate", "--out", str(out), "--only", "real,microct", timeout=60)
+    assert proc.returncode == 2 and "nothing to run" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_osteo_validate_needs_the_studies_of_a_source_checkout(tmp_path):
+    """Installed without studies/ (a wheel, Slicer): exit 2 with one line saying where they are."""
+    tree = _copy_tree(tmp_path, "osteoimaging")
+    proc = _osteo_in(
+        tree,
+        "validate",
+        "--out",
+        str(tree / "v"),
+        "--only",
+        "equal_bmd",
+        "--scale",
+        "quick",
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "studies/" in lines[0] and "clone" in lines[0], proc.stderr
+    assert not (tree / "v").exists()
+
+
+def test_studies_are_not_in_the_package():
+    import osteoimaging
+
+    package = Path(osteoimaging.__file__).parent
+    assert not (package / "experiments").exists() and not (package / "microarchitecture").exists()
+    assert (ROOT / "studies" / "run.py").is_file()

@@ -1,7 +1,8 @@
 """Agreement of our local thickness with the ``localthickness`` package on real and
 simulated cubes; writes the table and figure of docs/microarchitecture.md.
 
-Run: ``PYTHONPATH=. python Testing/validation/microarchitecture_agreement.py --out DIR``
+Run from the checkout root (``studies/`` must be importable): ``PYTHONPATH=. python
+Testing/validation/microarchitecture_agreement.py --out DIR``
 (needs ``pip install localthickness``; real cubes from ../shared/data/microct).
 
 Reference: Dahl & Dahl, "Fast local thickness", CVPR Workshops 2023 (package
@@ -24,9 +25,9 @@ from scipy import ndimage
 from osteoimaging.atomic import write_text
 from osteoimaging.figures import plt, save_figure
 from osteoimaging.imageio import read_image
-from osteoimaging.microarchitecture import binarize
-from osteoimaging.microarchitecture.local_thickness import local_thickness_array
 from osteoimaging.phantoms import plate_model, trabecular_bone
+from studies.microarchitecture import binarize
+from studies.microarchitecture.local_thickness import local_thickness_array
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_CONVENTIONAL_RADIUS = 15.0

@@ -9,7 +9,12 @@ and the fit. JSON layout (``format`` = ``osteoimaging-calibration-profile``, ver
     {"format": ..., "version": 1, "name": ..., "scanner": ..., "kvp": ..., "kernel": ...,
      "date": ..., "phantom": ..., "material": "HA", "model": "linear", "accuracy": ...,
      "inserts": [{"name": ..., "density": ..., ["water_density": ...]}],
-     "scans": [[HU per insert], ...], "fit": {"slope", "intercept", "r", "residuals", ...}}
+     "scans": [[HU per insert], ...], "fit": {"slope", "intercept", "r", "residuals", ...},
+     "qa": {"status": "ok" | "warning" | "poor", "reasons": [...], "r2", "rmse", ...}}
+
+Phantom fits pass the quality gate of :mod:`osteoimaging.calibration.qa`: a poor fit is refused
+unless accepted explicitly, warnings are logged; the verdict is stored under ``qa`` and logged
+again whenever a profile that is not ``ok`` is loaded.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from osteoimaging.atomic import write_json
 from osteoimaging.calibration.fit import CalibrationFit, fit_mindways_pooled, fit_pooled
 from osteoimaging.calibration.linear import LinearCalibration
 from osteoimaging.calibration.presets import PhantomPreset
+from osteoimaging.calibration.qa import OK, POOR, fit_quality
 from osteoimaging.errors import InputError
 from osteoimaging.jsondoc import read_json_document
+from osteoimaging.log import logger
 
 PROFILE_FORMAT = "osteoimaging-calibration-profile"
 PROFILE_VERSION = 1
@@ -48,6 +55,7 @@ class CalibrationProfile:
     accuracy: str = "phantom"
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    qa: dict[str, Any] = field(default_factory=dict)
 
     def calibration(self) -> LinearCalibration:
         """The linear HU → BMD calibration, with ``source = "profile:<name>"``."""
@@ -79,6 +87,7 @@ class CalibrationProfile:
             "inserts": self.inserts,
             "scans": self.scans,
             "fit": self.fit.to_dict(),
+            "qa": self.qa,
             "extra": self.extra,
         }
 
@@ -89,9 +98,14 @@ def fit_profile(
     scans: Sequence[Sequence[float]],
     *,
     model: str = "linear",
+    accept_poor: bool = False,
     **fields: Any,
 ) -> CalibrationProfile:
-    """Fit the inserts' known densities to the measured HU of one or more scans (pooled)."""
+    """Fit the inserts' known densities to the measured HU of one or more scans (pooled).
+
+    The fit passes :func:`osteoimaging.calibration.qa.fit_quality`: a poor one raises
+    InputError (with the numbers and what to check) unless ``accept_poor``; warnings are logged.
+    """
     inserts = [dict(i) for i in inserts]
     densities = [float(i["density"]) for i in inserts]
     scans = [[float(v) for v in s] for s in scans]
@@ -108,8 +122,26 @@ def fit_profile(
         fit = fit_pooled([(densities, s) for s in scans])
     else:
         raise InputError(f"unknown calibration model '{model}' (linear or mindways)")
+    quality = fit_quality(fit, densities)
+    summary = (
+        f"phantom fit r = {fit.r:.4f} (r² {quality.r2:.4f}), RMSE {quality.rmse:.3g} mg/cm³, "
+        f"largest residual {quality.max_abs_residual:.3g} mg/cm³ over {fit.n_points} points"
+    )
+    if quality.status == POOR and not accept_poor:
+        raise InputError(
+            f"poor calibration fit, refused: {summary}; {'; '.join(quality.reasons)}. Check the "
+            "insert order and ROIs, the certificate densities (and water densities of a Mindways "
+            "phantom) and the scan; keep it anyway with --accept-poor-fit"
+        )
+    qa = quality.to_dict()
+    if quality.status != OK:
+        logger.warning(
+            "calibration %s: %s — %s", quality.status, summary, "; ".join(quality.reasons)
+        )
+        if quality.status == POOR:
+            qa["accepted_by_user"] = True
     return CalibrationProfile(
-        name=name, fit=fit, inserts=inserts, scans=scans, model=model, **fields
+        name=name, fit=fit, inserts=inserts, scans=scans, model=model, qa=qa, **fields
     )
 
 
@@ -119,22 +151,37 @@ def profile_from_preset(
     scans: Sequence[Sequence[float]],
     *,
     densities: Sequence[float] | None = None,
+    water_densities: Sequence[float] | None = None,
+    accept_poor: bool = False,
     **fields: Any,
 ) -> CalibrationProfile:
-    """Fit a preset phantom (optionally with the certificate's ``densities``)."""
+    """Fit a preset phantom, optionally with the certificate's ``densities`` (and, for a
+    Mindways phantom, its ``water_densities``: each rod's certificate gives both, so a
+    Mindways certificate's K2HPO4 values are refused without its water values)."""
     inserts = [dict(i) for i in preset.inserts]
-    if densities is not None:
-        if len(densities) != len(inserts):
+    for values, key in ((densities, "density"), (water_densities, "water_density")):
+        if values is None:
+            continue
+        if len(values) != len(inserts):
+            what = "densities" if key == "density" else "water densities"
             raise InputError(
-                f"{len(densities)} densities given but {preset.name} has {len(inserts)} inserts"
+                f"{len(values)} {what} given but {preset.name} has {len(inserts)} inserts"
             )
-        for insert, d in zip(inserts, densities, strict=True):
-            insert["density"] = float(d)
+        for insert, d in zip(inserts, values, strict=True):
+            insert[key] = float(d)
+    if preset.model == "mindways" and (densities is None) != (water_densities is None):
+        raise InputError(
+            f"{preset.name} rods have two certificate values each (K2HPO4 and water-equivalent "
+            "density, mg/cm³): give both --densities and --water-densities from your certificate"
+        )
+    if preset.model != "mindways" and water_densities is not None:
+        raise InputError(f"{preset.name} has no water densities (only Mindways phantoms do)")
     return fit_profile(
         name,
         inserts,
         scans,
         model=preset.model,
+        accept_poor=accept_poor,
         phantom=preset.name,
         material=preset.material,
         **fields,
@@ -167,8 +214,16 @@ def load_profile(path: str | Path) -> CalibrationProfile:
             accuracy=data.get("accuracy", "phantom"),
             notes=data.get("notes", ""),
             extra=data.get("extra", {}),
+            qa=data.get("qa") or {},
         )
         profile.calibration()
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"calibration profile is incomplete or invalid ({exc})", path) from exc
+    if profile.qa.get("status", OK) != OK:
+        logger.warning(
+            "calibration profile %s: phantom fit %s (%s)",
+            profile.name,
+            profile.qa["status"],
+            "; ".join(profile.qa.get("reasons", [])),
+        )
     return profile

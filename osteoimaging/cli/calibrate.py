@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import re
 
 from osteoimaging.calibration import (
     internal_calibration,
@@ -32,7 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--list-presets", action="store_true", help="list the phantom presets")
     p.add_argument("--phantom", help="phantom preset key or name (see --list-presets)")
-    p.add_argument("--densities", help="certificate densities overriding the preset (comma list)")
+    p.add_argument(
+        "--densities",
+        help="certificate densities overriding the preset (comma list; K2HPO4 for Mindways)",
+    )
+    p.add_argument(
+        "--water-densities",
+        help="Mindways only: the certificate's water-equivalent densities, one per rod (comma "
+        "list); required together with --densities",
+    )
     p.add_argument(
         "--hu", action="append", help="measured mean HU per insert, comma list; repeat per scan"
     )
@@ -48,8 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--centre",
         action="append",
         metavar="X,Y,Z",
-        help="insert centre, RAS mm (repeat per insert, in insert order; applies to every "
-        "--ct; write --centre=X,Y,Z when X is negative)",
+        help="insert centre, RAS mm (repeat per insert, in insert order; applies to every --ct)",
     )
     p.add_argument("--radius-mm", type=float, default=5.0, help="insert ROI radius [5]")
     p.add_argument("--length-mm", type=float, default=10.0, help="insert ROI length along z [10]")
@@ -66,7 +74,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel", default="", help="reconstruction kernel")
     p.add_argument("--date", default="", help="phantom scan date [today]")
     p.add_argument("--out", help="profile JSON to write")
+    p.add_argument(
+        "--accept-poor-fit",
+        action="store_true",
+        help="keep a phantom fit the quality gate refuses (RMSE > 10 mg/cm³ or r² < 0.99; "
+        "warnings from 5 mg/cm³ residuals): recorded in the profile and warned on every use",
+    )
     p.set_defaults(func=run)
+    # Comma lists of numbers may start with a minus sign (--hu -69.55,-50.2,…; --centre
+    # -12,40,-790): argparse reads only a lone number as a negative value and anything else
+    # starting with "-" as an option. No option of this parser looks like a number, so here
+    # "-" followed by a digit (or ".digit") is always a value. argparse consults this private
+    # pattern of the parser (unchanged from Python 3.10 to 3.13); a test covers it.
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
 
 
 def _scans_from_images(args: argparse.Namespace, n_inserts: int) -> list[list[float]]:
@@ -128,14 +148,22 @@ def run(args: argparse.Namespace) -> int:
         else:
             raise InputError("give the inserts' HU (--hu) or phantom CT(s) (--ct)")
         densities = parse_point_list(args.densities) if args.densities else None
+        water = parse_point_list(args.water_densities) if args.water_densities else None
         profile = profile_from_preset(
-            args.name or preset.key, preset, scans, densities=densities, **fields
+            args.name or preset.key,
+            preset,
+            scans,
+            densities=densities,
+            water_densities=water,
+            accept_poor=args.accept_poor_fit,
+            **fields,
         )
     save_profile(profile, args.out)
     fit = profile.fit
+    qa = profile.qa.get("status", "not checked (reference tissues)")
     print(
         f"{profile.name}: BMD = {fit.slope:.5g} × HU + {fit.intercept:.5g} ({profile.material} "
         f"mg/cm³), r = {fit.r:.5f}, RMSE {fit.rmse:.3g}, {fit.n_points} points, "
-        f"{profile.accuracy} → {args.out}"
+        f"{profile.accuracy}, fit QA {qa} → {args.out}"
     )
     return 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from osteoimaging.errors import InputError
 from osteoimaging.log import logger
 from osteoimaging.progress import TqdmProgress
@@ -91,6 +89,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("features", help="features CSV")
     a.add_argument("--out", required=True, help="scores CSV")
     a.add_argument("--level", default="patient", help="rows: patient | L1 … | all [patient]")
+    a.add_argument(
+        "--max-abs-z",
+        type=float,
+        metavar="Z",
+        help="refuse features more than Z training SDs from the training mean, outside the "
+        "model's range (docs/radiomics.md) [5]",
+    )
     a.set_defaults(func=run_apply)
 
     v = cmds.add_parser("evaluate", help="ROC/DeLong, decision and calibration curves")
@@ -133,6 +138,8 @@ def run_extract(args: argparse.Namespace) -> int:
     table.insert(0, "case_id", args.case_id)
     out = Path(args.out)
     if args.append and out.exists():
+        import pandas as pd
+
         old = read_table(out)
         old = old[old["case_id"].astype(str) != str(args.case_id)]
         table = pd.concat([old, table], ignore_index=True)
@@ -183,7 +190,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from osteoimaging.radiomics.model import apply_model, load_model, published_model
+    from osteoimaging.radiomics.model import MAX_ABS_Z, apply_model, load_model, published_model
     from osteoimaging.radiomics.tables import read_table, select_level, write_table
 
     if args.model == "published":
@@ -193,7 +200,8 @@ def run_apply(args: argparse.Namespace) -> int:
         model = load_model(args.model)
     features = select_level(read_table(args.features), args.level, args.features)
     try:
-        scores = apply_model(model, features)
+        z = MAX_ABS_Z if args.max_abs_z is None else args.max_abs_z
+        scores = apply_model(model, features, max_abs_z=z)
     except InputError as exc:
         raise InputError(exc.problem, args.features) from exc
     write_table(scores, args.out)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from osteoimaging.atomic import write_text
 from osteoimaging.errors import InputError
+
+if TYPE_CHECKING:  # pandas is the 'cohort' extra: imported where a table is read
+    import pandas as pd
 
 #: The focal-defect case values analysed when no --measure is given.
 DEFAULT_MEASURES = (
@@ -56,11 +58,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--sex", default="sex", help="sex column [sex]")
     q.set_defaults(func=run, analysis="describe")
 
-    q = s.add_parser("reproducibility", help="RMSSD, LSC, CV%%, Bland–Altman, ICC of repeats")
+    q = s.add_parser(
+        "reproducibility",
+        help="RMSSD, LSC, CV%%, Bland–Altman, ICCs (with 95%% CIs) of k ≥ 2 repeats",
+        description="Precision of repeated measurements: rows sharing --subject (and --level) "
+        "are repeats of one subject; every repeat is used. See docs/cohort.md.",
+    )
     _common(q)
     q.add_argument("--subject", default="rescan_id", help="scan–rescan subject column")
     q.add_argument("--level", default="level", help="level column (per-level rows) [level]")
-    q.add_argument("--plots", help="folder for Bland–Altman plots")
+    q.add_argument(
+        "--repeats",
+        type=int,
+        metavar="K",
+        help="repeats per subject: subjects with fewer are left out, with more use their "
+        "first K [the number most subjects have]",
+    )
+    q.add_argument("--plots", help="folder for Bland–Altman (k = 2) or repeatability plots")
     q.set_defaults(func=run, analysis="reproducibility")
 
     q = s.add_parser("correlate", help="Pearson r (Fisher CI) and Spearman ρ")
@@ -127,7 +141,9 @@ def _present(df: pd.DataFrame, column: str | None) -> str | None:
 
 
 def _emit(table: pd.DataFrame, out: str | None) -> None:
-    with pd.option_context("display.width", 200, "display.max_columns", 30):
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out:
         write_text(out, table.to_csv(index=False))
@@ -157,18 +173,18 @@ def run(args: argparse.Namespace) -> int:
         )
 
         require_columns(df, [args.subject], args.table)
-        _emit(reproducibility_table(df, measures, args.subject, _present(df, args.level)), args.out)
+        level = _present(df, args.level)
+        _emit(reproducibility_table(df, measures, args.subject, level, args.repeats), args.out)
         if plot_dir:
-            keyed = with_subject_key(df, args.subject, _present(df, args.level))
+            keyed = with_subject_key(df, args.subject, level)
             for m in measures:
-                pairs = repeat_table(keyed, m, SUBJECT_KEY)
-                plots.bland_altman_plot(
-                    pairs[:, 0], pairs[:, 1], plot_dir / f"bland_altman_{m}.png", m
-                )
+                plots.precision_plot(repeat_table(keyed, m, SUBJECT_KEY, args.repeats), plot_dir, m)
     elif args.analysis == "correlate":
         from osteoimaging.stats.correlation import pearson, spearman
 
         require_columns(df, [args.x], args.table)
+        import pandas as pd
+
         rows = []
         for m in measures:
             p, s = pearson(df[args.x], df[m]), spearman(df[args.x], df[m])
@@ -191,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
                 )
         _emit(pd.DataFrame(rows), args.out)
     elif args.analysis == "groups":
+        import pandas as pd
+
         from osteoimaging.stats.group_tests import compare_groups
 
         require_columns(df, [args.group], args.table)
@@ -212,8 +230,13 @@ def run(args: argparse.Namespace) -> int:
             by_sex=not args.no_by_sex,
         )
         _emit(table, args.out)
-        if plot_dir:
+        if plot_dir and table["or_per_sd"].notna().any():
             plots.forest_plot(table, plot_dir / "forest.png")
+        elif plot_dir:
+            from osteoimaging.log import logger
+            from osteoimaging.stats.report import no_model_note
+
+            logger.warning("%s", no_model_note(table))
     else:
         from osteoimaging.stats.report import cohort_report
 

@@ -229,8 +229,78 @@ def _feature_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if str(c).startswith(("T1_", "T2_"))]
 
 
-def apply_model(model: RadscoreModel, features: pd.DataFrame) -> pd.DataFrame:
-    """Radscore, probability (logit link only) and predicted class (radscore ≥ cut-off)."""
+#: Range check of :func:`apply_model`: a feature more than this many training SDs from the
+#: training mean is outside the model's range. By Chebyshev's inequality at most 1/5² = 4% of
+#: any distribution lies that far out (for a normal one 6·10⁻⁷), so the training set itself has
+#: almost no such values: the radscore there is an extrapolation of a linear predictor that was
+#: never fitted nor validated, and a unit or preset mismatch (raw values given to a model that
+#: expects z-scores) shows as |z| in the hundreds or thousands.
+MAX_ABS_Z = 5.0
+
+
+def out_of_range(
+    model: RadscoreModel, features: pd.DataFrame, max_abs_z: float = MAX_ABS_Z
+) -> list[dict]:
+    """Each (row, feature) whose z = (value − mean)/SD lies beyond ± ``max_abs_z``.
+
+    Rows are numbered from 1 in table order (case ids are not repeated in messages).
+    """
+    x = _matrix(features, model.features, "feature table")
+    z = (x - np.asarray(model.means)) / np.asarray(model.sds)
+    rows, cols = np.nonzero(np.abs(z) > max_abs_z)
+    return [
+        {
+            "row": int(r) + 1,
+            "feature": model.features[c],
+            "value": float(x[r, c]),
+            "z": float(z[r, c]),
+        }
+        for r, c in zip(rows, cols, strict=True)
+    ]
+
+
+def check_in_range(
+    model: RadscoreModel, features: pd.DataFrame, max_abs_z: float = MAX_ABS_Z
+) -> None:
+    """InputError, saying why, when any feature value is outside the model's range."""
+    bad = out_of_range(model, features, max_abs_z)
+    if not bad:
+        return
+    shown = "; ".join(
+        f"row {b['row']} {b['feature']} = {b['value']:.6g} (z = {b['z']:.3g})" for b in bad[:3]
+    )
+    more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
+    if model.name == PUBLISHED_NAME:
+        why = (
+            "the published radscore's coefficients apply to features z-scored with the study's "
+            "training means and SDs, which the paper does not publish, so these features are "
+            "not on its scale and its score and cut-off would be meaningless; z-score the "
+            "features with your own cohort's means and SDs first, or train a model on your "
+            "data (osteo radiomics train)"
+        )
+    else:
+        why = (
+            "the model was trained on values within a few SDs of its training means; check "
+            "that the features come from the same preset, sequences and intensity scale, or "
+            "accept extrapolation explicitly (a larger --max-abs-z)"
+        )
+    raise InputError(
+        f"{len(bad)} feature value(s) outside the model's range |z| ≤ {max_abs_z:g} "
+        f"(z = (value − training mean)/training SD): {shown}{more}. Refused because {why}"
+    )
+
+
+def apply_model(
+    model: RadscoreModel, features: pd.DataFrame, max_abs_z: float | None = MAX_ABS_Z
+) -> pd.DataFrame:
+    """Radscore, probability (logit link only) and predicted class (radscore ≥ cut-off).
+
+    Refuses (InputError) features outside the model's range, |z| > ``max_abs_z`` (see
+    :data:`MAX_ABS_Z`); ``None`` skips the check (the study's own training and validation
+    sets, whose scores define the model's published performance).
+    """
+    if max_abs_z is not None:
+        check_in_range(model, features, max_abs_z)
     score = model.radscore(features)
     out = features[[c for c in ("case_id", "level") if c in features.columns]].copy()
     out["radscore"] = score
@@ -261,6 +331,19 @@ def load_model(path: str | Path) -> RadscoreModel:
     return model
 
 
+#: The MRI radiomics study whose radscore ships here (our copy: the project's shared papers,
+#: mri-radiomics-lumbar-t1-t2.txt; its journal and authors are not part of that copy, so it is
+#: cited by title and design as its abstract gives them).
+PUBLISHED_REFERENCE = (
+    "Multiparametric lumbar MRI radiomics (sagittal T1WI, T2WI and T1WI+T2WI) for screening "
+    "patients with abnormal bone mass (osteoporosis or low bone mass) against DXA: retrospective "
+    "study of 160 patients (86 abnormal, 74 normal bone mass), L1–L4 delineated on three "
+    "mid-sagittal layers, ICC > 0.75 filter, z-score, LASSO radscore, ROC/DeLong and decision "
+    "curves, external validation on 35 patients from another institution. Radscore formula in "
+    "its Results (coefficients of Fig. 2); combined-model AUC 0.839 training, 0.860 validation, "
+    "0.824 external."
+)
+PUBLISHED_NAME = "published-reference-study"
 # The reference study's published radscore (abbreviations as in the paper → pyradiomics names).
 PUBLISHED_TERMS = (
     ("T1-OSS", "T1_original_shape_SurfaceVolumeRatio", 0.035),
@@ -276,14 +359,17 @@ PUBLISHED_TERMS = (
 PUBLISHED_WARNING = (
     "The published radscore's coefficients apply to features scaled in a way the paper does not "
     "publish (it says only that features were z-scored, without the cohort means and SDs). This "
-    "preset applies them to the features exactly as given (mean 0, SD 1): standardise your "
-    "features the same way the study did, or its scores and cut-offs are meaningless. Prefer a "
-    "model trained on your own data."
+    "preset applies them to the features exactly as given (mean 0, SD 1) and refuses features "
+    "that are not z-scores (|value| > 5): standardise your features the same way the study "
+    "did, or its scores and cut-offs are meaningless. Prefer a model trained on your own data."
 )
 
 
 def published_model() -> RadscoreModel:
-    """The reference study's published radscore as a model (identity scaling; see warning)."""
+    """The reference study's published radscore as a model (identity scaling; see warning).
+
+    Source: :data:`PUBLISHED_REFERENCE` (kept in ``notes["reference"]`` of the model).
+    """
     return RadscoreModel(
         features=[f for _, f, _ in PUBLISHED_TERMS],
         means=[0.0] * len(PUBLISHED_TERMS),
@@ -292,10 +378,11 @@ def published_model() -> RadscoreModel:
         intercept=0.538,
         cutoff=0.525,
         link="none",
-        name="published-reference-study",
+        name=PUBLISHED_NAME,
         software=software_versions(),
         warning=PUBLISHED_WARNING,
         notes={
+            "reference": PUBLISHED_REFERENCE,
             "abbreviations": {a: f for a, f, _ in PUBLISHED_TERMS},
             "published_cutoffs": {"training": 0.525, "validation": 0.542, "external": 0.529},
             "published_auc_T1_T2": {"training": 0.839, "validation": 0.860, "external": 0.824},

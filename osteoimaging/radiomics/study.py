@@ -92,8 +92,10 @@ def run_study(
     for set_name, table in sets.items():
         if len(table) == 0:
             continue
-        scores = {n: apply_model(m, table)["radscore"].to_numpy() for n, m in models.items()}
-        probs = {n: apply_model(m, table)["probability"].to_numpy() for n, m in models.items()}
+        # The study's own sets: scored as they are (an outlier is part of the performance).
+        applied = {n: apply_model(m, table, max_abs_z=None) for n, m in models.items()}
+        scores = {n: a["radscore"].to_numpy() for n, a in applied.items()}
+        probs = {n: a["probability"].to_numpy() for n, a in applied.items()}
         cutoffs = {n: m.cutoff for n, m in models.items()}
         sections[set_name] = evaluate_scores(table["label"].to_numpy(), scores, probs, cutoffs)
     if report_dir is not None:

@@ -169,7 +169,8 @@ def association_table(
 ) -> pd.DataFrame:
     """Base and full models (and conditional ones with ``match``) for each biomarker,
     in all cases and, with ``by_sex``, in each sex. A model that cannot be fitted
-    gives a row with its reason in ``note``."""
+    gives a row with empty numbers and its reason in ``note``; the columns are always
+    the same."""
     require_columns(df, [outcome, *biomarkers, age, sex, bmd, match])
     outcome_vector(df, outcome, positive)  # a coding error fails here, not in every row
     subgroups: list[tuple[str, pd.DataFrame]] = [("all", df)]
@@ -220,8 +221,11 @@ def association_table(
         "matched_sets",
         "note",
     ]
-    out = pd.DataFrame.from_records(rows)
-    return out.reindex(columns=[c for c in columns if c in out.columns])
+    if not match:
+        columns.remove("matched_sets")
+    # Every column even when no model could be fitted (then the numbers are empty and
+    # ``note`` says why), so that readers of the table never meet a missing column.
+    return pd.DataFrame.from_records(rows).reindex(columns=columns)
 
 
 def roc_table(

@@ -100,6 +100,10 @@ def compare_groups(df: pd.DataFrame, value: str, group: str) -> pd.DataFrame:
     parts = [pd.to_numeric(sub[value][sub[group].astype(str) == g]) for g in names]
     if len(names) < 2:
         raise InputError(f"column {group} has {len(names)} group(s); at least 2 are needed")
+    for part, name in zip(parts, names, strict=True):  # name the group a test cannot use
+        n = int(np.isfinite(part.to_numpy(float)).sum())
+        if n < 2:
+            raise InputError(f"{group} = {name} has {n} value(s) of {value}; at least 2 are needed")
     if len(names) == 2:
         rows = [t_test(*parts, equal_var=True), t_test(*parts), mann_whitney(*parts)]
         for r in rows:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from osteoimaging.figures import plt, save_figure
 from osteoimaging.stats.correlation import linear_fit, pearson
-from osteoimaging.stats.reproducibility import bland_altman
+from osteoimaging.stats.reproducibility import bland_altman, rmssd
 
 
 def bland_altman_plot(a: Any, b: Any, path: str | Path, title: str = "", units: str = "") -> Path:
@@ -36,6 +36,44 @@ def bland_altman_plot(a: Any, b: Any, path: str | Path, title: str = "", units: 
     ax.set_ylabel(f"rescan − scan{unit}")
     ax.set_title(title or "Bland–Altman")
     return save_figure(fig, path)
+
+
+def repeatability_plot(table: Any, path: str | Path, title: str = "", units: str = "") -> Path:
+    """k > 2 repeats: each subject's SD against its mean, with the within-subject SD s_w.
+
+    Bland & Altman (BMJ 1996;313:744) plot the subject SDs against the subject means to see
+    whether the error grows with the magnitude (then s_w is not one number for everyone).
+    """
+    arr = np.asarray(table, float)
+    arr = arr[np.all(np.isfinite(arr), axis=1)]
+    sw = rmssd(arr)
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    ax.scatter(arr.mean(axis=1), arr.std(axis=1, ddof=1), s=14, color="#1f77b4")
+    ax.axhline(sw, color="#d62728", lw=1)
+    ax.annotate(
+        f"s_w = RMSSD {sw:.3g}; limits 0 ± {1.96 * np.sqrt(2) * sw:.3g}",
+        (1.0, sw),
+        xycoords=("axes fraction", "data"),
+        ha="right",
+        va="bottom",
+        fontsize=8,
+    )
+    unit = f" ({units})" if units else ""
+    ax.set_xlabel(f"subject mean of {arr.shape[1]} repeats{unit}")
+    ax.set_ylabel(f"subject SD{unit}")
+    ax.set_title(title or "Repeatability")
+    return save_figure(fig, path)
+
+
+def precision_plot(table: Any, folder: str | Path, measure: str) -> Path:
+    """``bland_altman_<measure>.png`` for k = 2 repeats, else ``repeatability_<measure>.png``."""
+    arr = np.asarray(table, float)
+    folder = Path(folder)
+    if arr.shape[1] == 2:
+        return bland_altman_plot(
+            arr[:, 0], arr[:, 1], folder / f"bland_altman_{measure}.png", measure
+        )
+    return repeatability_plot(arr, folder / f"repeatability_{measure}.png", measure)
 
 
 def scatter_plot(

@@ -87,6 +87,16 @@ def _attempt(section: Section, what: str, func: Callable[[], None]) -> None:
         section.notes.append(f"{what} not computed: {exc}")
 
 
+def no_model_note(table: pd.DataFrame) -> str:
+    """Why no odds ratio could be estimated: the distinct reasons of an association table."""
+    reasons = sorted({str(n) for n in table["note"].dropna() if str(n)})
+    return (
+        "No odds ratio could be estimated, so there is no forest plot: "
+        + ("; ".join(reasons) if reasons else "no model was fitted")
+        + ". The table lists each model with its reason."
+    )
+
+
 def cohort_report(
     df: pd.DataFrame,
     out_dir: str | Path,
@@ -138,8 +148,9 @@ def cohort_report(
     if subject and subject in df.columns and df[subject].notna().any():
         sec = Section(
             "Scan–rescan reproducibility",
-            "RMSSD (ISCD precision), LSC = 2.77 × RMSSD, RMS-CV%, Bland–Altman "
-            "(first two scans) and Shrout–Fleiss ICCs.",
+            "Every repeat of each subject: RMSSD (ISCD precision), LSC = 2.77 × RMSSD, RMS-CV%, "
+            "Bland–Altman (paired for 2 repeats, repeatability limits for more) and the "
+            "Shrout–Fleiss / McGraw–Wong ICCs with 95% CIs.",
         )
 
         def repro() -> None:
@@ -151,11 +162,8 @@ def cohort_report(
             )
             keyed = with_subject_key(df, subject, level)
             for m in measures:
-                pairs = repeat_table(keyed, m, SUBJECT_KEY)
                 sec.images.append(
-                    plots.bland_altman_plot(
-                        pairs[:, 0], pairs[:, 1], figs / f"bland_altman_{m}.png", m
-                    )
+                    plots.precision_plot(repeat_table(keyed, m, SUBJECT_KEY), figs, m)
                 )
 
         _attempt(sec, "reproducibility", repro)
@@ -204,7 +212,10 @@ def cohort_report(
                 match=match if match in df else None,
             )
             save(sec, "odds ratio per SD (logistic regression)", "association", table)
-            sec.images.append(plots.forest_plot(table, figs / "forest.png"))
+            if table["or_per_sd"].notna().any():
+                sec.images.append(plots.forest_plot(table, figs / "forest.png"))
+            else:
+                sec.notes.append(no_model_note(table))
 
         def roc() -> None:
             save(sec, "ROC (DeLong 95% CI)", "roc", roc_table(df, outcome, measures, positive))

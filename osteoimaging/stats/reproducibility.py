@@ -1,31 +1,49 @@
-"""Precision of repeated measurements (scan–rescan): RMSSD, LSC, CV%, Bland–Altman, ICC.
+"""Precision of repeated measurements (scan–rescan, k ≥ 2 repeats): RMSSD, LSC, CV%,
+Bland–Altman, ICC.
 
 References
 - Glüer C-C, Blake G, Lu Y, Blunt BA, Jergas M, Genant HK. Accurate assessment of
   precision errors: how to measure the reproducibility of bone densitometry techniques.
-  Osteoporos Int 1995;5:262–270 (root-mean-square SD and CV over subjects).
+  Osteoporos Int 1995;5:262–270 (root-mean-square SD and CV over subjects, for any number
+  of repeats per subject; e.g. 15 subjects × 3 scans or 30 × 2).
 - International Society for Clinical Densitometry (ISCD), Official Positions — Adult,
   precision assessment: precision error = RMS-SD; least significant change at 95%
   confidence LSC = 2.77 × precision error (2.77 = 1.96 × √2).
 - Bland JM, Altman DG. Statistical methods for assessing agreement between two methods
   of clinical measurement. Lancet 1986;1(8476):307–310 (bias, 95% limits of agreement).
-- Shrout PE, Fleiss JL. Intraclass correlations: uses in assessing rater reliability.
-  Psychol Bull 1979;86:420–428 (ICC forms; computed by :mod:`osteoimaging.stats.icc`).
+- Bland JM, Altman DG. Measurement error. BMJ 1996;313:744, and Measuring agreement in
+  method comparison studies. Stat Methods Med Res 1999;8:135–160 (replicated measurements:
+  within-subject SD s_w from the one-way ANOVA; two measurements of a subject differ by less
+  than 1.96·√2·s_w = 2.77·s_w for 95% of pairs, the repeatability coefficient).
+- Shrout PE, Fleiss JL. Psychol Bull 1979;86:420–428 and McGraw KO, Wong SP. Psychol
+  Methods 1996;1:30–46 (ICC forms and confidence intervals; :mod:`osteoimaging.stats.icc`).
+
+With k = 2 repeats the Bland–Altman statistics are the classic paired ones (rescan − scan:
+bias with its CI, limits bias ± 1.96 SD). With k > 2 there is no single pair: the limits are
+Bland & Altman's (1996, 1999) repeatability limits 0 ± 1.96·√2·s_w around no bias, with s_w the
+within-subject SD (for a balanced table s_w = RMSSD, so the limits are ± LSC), and the bias
+columns are empty; a systematic shift between sessions shows as ICC(2,·) below ICC(3,·).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from scipy import stats as sps
 
 from osteoimaging.errors import InputError
-from osteoimaging.stats.table import require_columns
+from osteoimaging.log import logger
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: 1.96 × √2: a change larger than LSC = 2.77 × precision is significant at 95%.
 LSC_FACTOR = 2.77
+#: ``ba_method`` values: paired differences (k = 2) or repeatability limits (k > 2).
+BA_PAIRED = "paired (rescan − scan)"
+BA_REPEATABILITY = "repeatability (0 ± 1.96·√2·s_w)"
 
 
 def _as_table(table: Any) -> np.ndarray:
@@ -42,8 +60,8 @@ def _as_table(table: Any) -> np.ndarray:
 def rmssd(table: Any) -> float:
     """Root mean square of the per-subject SDs (Glüer et al. 1995; ISCD precision error).
 
-    ``table`` is subjects × repeats; each subject's SD uses n − 1. With the same number
-    of repeats for every subject this is √(mean SD²).
+    ``table`` is subjects × repeats (k ≥ 2); each subject's SD uses k − 1. With the same
+    number of repeats for every subject this is √(mean SD²), the pooled within-subject SD.
     """
     arr = _as_table(table)
     return float(np.sqrt(np.mean(np.var(arr, axis=1, ddof=1))))
@@ -89,32 +107,62 @@ def bland_altman(a: Any, b: Any) -> dict[str, float]:
     }
 
 
-def _icc_values(arr: np.ndarray) -> dict[str, float]:
-    """ICC(1,1), (2,1), (3,1) from the shared implementation in ``stats.icc``."""
-    from osteoimaging.stats.icc import icc
+def repeatability_limits(table: Any) -> dict[str, float]:
+    """Bland–Altman for k ≥ 2 repeats without pairing (Bland & Altman, BMJ 1996;313:744).
 
-    return {"icc_" + f.replace(",", "_"): float(icc(arr, form=f)) for f in ("1,1", "2,1", "3,1")}
+    s_w = √(within-subject mean square) of the one-way ANOVA (= RMSSD for a balanced table);
+    two repeats of a subject differ by SD √2·s_w, limits 0 ± 1.96·√2·s_w. No bias is
+    estimated (the repeats have no order that a bias could refer to).
+    """
+    arr = _as_table(table)
+    sd_diff = float(np.sqrt(2.0) * rmssd(arr))
+    nan = float("nan")
+    return {
+        "n": int(arr.shape[0]),
+        "bias": nan,
+        "sd_diff": sd_diff,
+        "bias_ci_low": nan,
+        "bias_ci_high": nan,
+        "loa_low": -1.96 * sd_diff,
+        "loa_high": 1.96 * sd_diff,
+    }
 
 
-def reproducibility_summary(table: Any) -> dict[str, float]:
-    """Every precision statistic for one measure (subjects × repeats).
+def _icc_values(arr: np.ndarray, confidence: float) -> dict[str, float]:
+    """Every ICC form with its CI: ``icc_2_1``, ``icc_2_1_ci_low``, …, ``icc_3_k_ci_high``."""
+    from osteoimaging.stats.icc import icc_forms
 
-    Bland–Altman uses the first two repeats. ICC(2,1) is Shrout & Fleiss's two-way
-    random-effects, absolute-agreement, single-measure form: see docs/cohort.md for
-    why it is our reading of the paper's "ICC for single measures".
+    out: dict[str, float] = {}
+    for form, result in icc_forms(arr, confidence).items():
+        key = "icc_" + form.replace(",", "_")
+        out[key] = result.value
+        out[key + "_ci_low"] = result.ci_low
+        out[key + "_ci_high"] = result.ci_high
+    return out
+
+
+def reproducibility_summary(table: Any, confidence: float = 0.95) -> dict[str, Any]:
+    """Every precision statistic for one measure (subjects × k repeats, k ≥ 2).
+
+    Bland–Altman: paired for k = 2, repeatability limits for k > 2 (module docstring). ICC:
+    all six Shrout & Fleiss / McGraw & Wong forms with their ``confidence`` intervals;
+    docs/cohort.md says which one is the paper's "ICC for single measures".
     """
     arr = _as_table(table)
     precision = rmssd(arr)
-    out: dict[str, float] = {
+    k = int(arr.shape[1])
+    out: dict[str, Any] = {
         "n_subjects": int(arr.shape[0]),
-        "n_repeats": int(arr.shape[1]),
+        "n_repeats": k,
         "mean": float(arr.mean()),
         "rmssd": precision,
         "lsc": lsc(precision),
         "rms_cv_percent": rms_cv_percent(arr) if np.all(arr.mean(axis=1) != 0) else np.nan,
+        "ba_method": BA_PAIRED if k == 2 else BA_REPEATABILITY,
     }
-    out.update({k: v for k, v in bland_altman(arr[:, 0], arr[:, 1]).items() if k != "n"})
-    out.update(_icc_values(arr))
+    ba = bland_altman(arr[:, 0], arr[:, 1]) if k == 2 else repeatability_limits(arr)
+    out.update({key: v for key, v in ba.items() if key != "n"})
+    out.update(_icc_values(arr, confidence))
     return out
 
 
@@ -123,28 +171,60 @@ SUBJECT_KEY = "_subject"
 
 def with_subject_key(df: pd.DataFrame, subject: str, level: str | None = "level") -> pd.DataFrame:
     """Rows with a subject id, keyed by (subject, level): each vertebra is one "subject"."""
+    from osteoimaging.stats.table import require_columns
+
     require_columns(df, [subject])
     key = [subject, level] if level and level in df.columns else [subject]
     part = df.dropna(subset=[subject])
     return part.assign(**{SUBJECT_KEY: part[key].astype(str).agg("|".join, axis=1)})
 
 
-def repeat_table(
-    df: pd.DataFrame, value: str, subject: str = "rescan_id", repeats: int = 2
-) -> np.ndarray:
-    """Subjects × repeats from a long table: rows sharing ``subject`` are repeat scans.
+def _common_repeats(counts: list[int]) -> int:
+    """The number of repeats most subjects have (ties: the larger)."""
+    tally = Counter(counts)
+    return max(tally, key=lambda c: (tally[c], c))
 
-    Rows keep their table order within a subject; subjects with fewer than ``repeats``
-    finite values are left out, extra repeats beyond ``repeats`` are ignored.
+
+def repeat_table(
+    df: pd.DataFrame, value: str, subject: str = "rescan_id", repeats: int | None = None
+) -> np.ndarray:
+    """Subjects × k repeats from a long table: rows sharing ``subject`` are repeat scans.
+
+    Rows keep their table order within a subject. ``repeats`` None takes k as the number of
+    finite repeats most subjects have (at least 2), so that every repeat of a balanced design
+    is used. Subjects with fewer than k repeats are left out and subjects with more use their
+    first k; both are logged as warnings (the ICC needs the same k for every subject).
     """
-    rows = []
+    import pandas as pd
+
+    if repeats is not None and repeats < 2:
+        raise InputError(f"repeats must be at least 2, got {repeats}")
+    series = []
     for _, group in df[[subject, value]].dropna(subset=[subject]).groupby(subject, sort=False):
         vals = pd.to_numeric(group[value], errors="coerce").dropna().to_numpy(float)
-        if vals.size >= repeats:
-            rows.append(vals[:repeats])
+        if vals.size >= 2:
+            series.append(vals)
+    if not series:
+        raise InputError(
+            f"no subject has 2 or more repeat measurements of {value} (rows sharing a {subject})"
+        )
+    k = repeats or _common_repeats([v.size for v in series])
+    rows = [v[:k] for v in series if v.size >= k]
+    fewer = sum(v.size < k for v in series)
+    more = sum(v.size > k for v in series)
+    if fewer or more:
+        logger.warning(
+            "%s: %d repeats per subject used; %d subject(s) with fewer left out, %d with more "
+            "use their first %d (set the number of repeats to change this)",
+            value,
+            k,
+            fewer,
+            more,
+            k,
+        )
     if len(rows) < 2:
         raise InputError(
-            f"fewer than 2 subjects with {repeats} repeat measurements of {value} "
+            f"fewer than 2 subjects with {k} repeat measurements of {value} "
             f"(rows sharing a {subject})"
         )
     return np.vstack(rows)
@@ -155,8 +235,12 @@ def reproducibility_table(
     values: list[str],
     subject: str = "rescan_id",
     by: str | None = "level",
+    repeats: int | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """One row per measure (and per ``by`` group, e.g. level, plus ``all``)."""
+    import pandas as pd
+
     groups: list[tuple[str, pd.DataFrame]] = [("all", df)]
     if by and by in df.columns and df[by].nunique() > 1:
         groups += [(str(k), g) for k, g in df.groupby(by, sort=True)]
@@ -164,6 +248,8 @@ def reproducibility_table(
     for name, part in groups:
         part = with_subject_key(part, subject, by)
         for value in values:
-            arr = repeat_table(part, value, SUBJECT_KEY)
-            records.append({"measure": value, by or "group": name, **reproducibility_summary(arr)})
+            arr = repeat_table(part, value, SUBJECT_KEY, repeats)
+            records.append(
+                {"measure": value, by or "group": name, **reproducibility_summary(arr, confidence)}
+            )
     return pd.DataFrame.from_records(records)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from osteoimaging.calibration import LinearCalibration
-from osteoimaging.experiments.cases import FOCAL_KEYS
 from osteoimaging.focal import FocalParameters, measure_focal
 from osteoimaging.volume import Volume
+from studies.cases import FOCAL_KEYS
 
 
 def focal_values(

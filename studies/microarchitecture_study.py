@@ -12,7 +12,7 @@ half of them. Two cohort designs set the model Tb.Th (thinner plates than 0.12 m
   Here BV/TV and Tb.Sp go together as in the paper's vertebrae.
 
 The focal measures come from one simulated routine CT; BV/TV, Tb.Th, Tb.Sp and Tb.N
-from local thickness (:mod:`osteoimaging.microarchitecture`) on the phantom's own
+from local thickness (:mod:`studies.microarchitecture`) on the phantom's own
 0.1 mm bone, binarised at the paper's 200 mg/cm³, inside the same 6 mm-eroded region.
 """
 
@@ -22,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.experiments import COHORTS
-from osteoimaging.experiments.cases import (
+from osteoimaging.phantoms import CTProtocol, make_vertebra
+from osteoimaging.progress import ProgressCallback, report
+from osteoimaging.stats.correlation import pearson, spearman
+from studies import COHORTS
+from studies.cases import (
     BODY_MM,
     calibration_of,
     case_spec,
@@ -31,11 +34,8 @@ from osteoimaging.experiments.cases import (
     scan,
     truth_morphometry,
 )
-from osteoimaging.experiments.measure import focal_values
-from osteoimaging.experiments.paper import MEASURES, PAPER_ABS_R
-from osteoimaging.phantoms import CTProtocol, make_vertebra
-from osteoimaging.progress import ProgressCallback, report
-from osteoimaging.stats.correlation import pearson, spearman
+from studies.measure import focal_values
+from studies.paper import MEASURES, PAPER_ABS_R
 
 INDICES = ("bvtv", "tb_th_mm", "tb_sp_mm", "tb_n_per_mm")
 #: BV/TV range the ROIs span (evenly) and the physiological Tb.Th (mm) at its two ends.

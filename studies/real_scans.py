@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 
 from osteoimaging.errors import InputError
-from osteoimaging.experiments.cases import FOCAL_KEYS
 from osteoimaging.focal import FocalParameters, measure_focal, write_focal_outputs
 from osteoimaging.imageio import read_image
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
 from osteoimaging.validation import mask_from_label, read_ct, read_mask
 from osteoimaging.volume import Volume
+from studies.cases import FOCAL_KEYS
 
 
 def _totalseg_l1(root: Path) -> tuple[Volume, Volume, str]:

@@ -12,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.experiments.cases import (
+from osteoimaging.focal import FocalParameters, measure_focal
+from osteoimaging.phantoms import CTProtocol, FocalDefect, make_vertebra
+from osteoimaging.progress import ProgressCallback, report
+from studies.cases import (
     calibration_of,
     case_spec,
     defect_fraction_in_roi,
     scan,
 )
-from osteoimaging.focal import FocalParameters, measure_focal
-from osteoimaging.phantoms import CTProtocol, FocalDefect, make_vertebra
-from osteoimaging.progress import ProgressCallback, report
 
 BASE_BVTV = 0.12
 TB_TH_MM = 0.15

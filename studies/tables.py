@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from osteoimaging.atomic import write_text
-from osteoimaging.experiments.paper import LABELS
+from studies.paper import LABELS
 
 
 def write_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:

@@ -14,17 +14,18 @@ from typing import Any
 import numpy as np
 
 from osteoimaging.atomic import write_json, write_text
-from osteoimaging.experiments import EXPERIMENTS, SCALE_NAMES, plots, tables
-from osteoimaging.experiments.cases import BODY_MM
-from osteoimaging.experiments.equal_bmd import run_equal_bmd
-from osteoimaging.experiments.microarchitecture_study import coupling, run_microarchitecture
-from osteoimaging.experiments.microct_texture import microct_summary, run_microct_texture
-from osteoimaging.experiments.paper import MEASURES
-from osteoimaging.experiments.real_scans import run_real_scans
-from osteoimaging.experiments.reproducibility import run_reproducibility
-from osteoimaging.experiments.sensitivity import run_sensitivity
+from osteoimaging.errors import InputError
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, sub_progress
+from studies import COHORTS, EXPERIMENTS, REAL_DATA, SCALE_NAMES, plots, tables
+from studies.cases import BODY_MM
+from studies.equal_bmd import run_equal_bmd
+from studies.microarchitecture_study import coupling, run_microarchitecture
+from studies.microct_texture import microct_summary, run_microct_texture
+from studies.paper import MEASURES
+from studies.real_scans import run_real_scans
+from studies.reproducibility import run_reproducibility
+from studies.sensitivity import run_sensitivity
 
 SCALES: dict[str, dict[str, Any]] = {
     "full": {
@@ -58,6 +59,40 @@ _WEIGHTS = {
 }
 
 
+def plan(
+    only: tuple[str, ...] = EXPERIMENTS, data_root: str | Path | None = None
+) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(experiments to run, {skipped experiment: why}), decided before anything runs.
+
+    An experiment that reads real data (:data:`studies.REAL_DATA`) whose files are absent is
+    skipped with the reason when the data folder is the default one (a fresh clone has no
+    ``../shared/data``); with an explicit ``data_root`` it is an InputError, as is a plan with
+    nothing left to run.
+    """
+    unknown = sorted(set(only) - set(EXPERIMENTS))
+    if unknown or not only:
+        raise InputError(
+            f"unknown experiment(s) {', '.join(unknown) or '(none given)'}; "
+            f"choose from {', '.join(EXPERIMENTS)}"
+        )
+    root = Path(data_root) if data_root else default_data_root()
+    skipped = {}
+    for name in only:
+        needed = REAL_DATA.get(name)
+        if needed is None or (root / needed).exists():
+            continue
+        if data_root:
+            raise InputError(f"the {name} experiment needs {needed} inside the data folder", root)
+        skipped[name] = (
+            f"real data not found ({root / needed}; a fresh clone has no ../shared/data): "
+            "give the shared data folder with --data DIR to run it"
+        )
+    run = tuple(name for name in EXPERIMENTS if name in only and name not in skipped)
+    if not run:
+        raise InputError(f"nothing to run: {'; '.join(f'{k}: {v}' for k, v in skipped.items())}")
+    return run, skipped
+
+
 def run_all(
     out: str | Path,
     *,
@@ -71,10 +106,16 @@ def run_all(
     """Run the chosen experiments; returns the summary written to ``out/summary.json``.
 
     ``cohort`` is the microarchitecture cohort's Tb.Th design (``independent`` or
-    ``physiological``, see :mod:`osteoimaging.experiments.microarchitecture_study`).
+    ``physiological``, see :mod:`studies.microarchitecture_study`). Real-data experiments
+    without their data are skipped (see :func:`plan`, checked before anything runs); the
+    summary's ``skipped`` and a section of ``tables.md`` say which and why.
     """
     if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r} ({', '.join(SCALES)})")
+        raise InputError(f"unknown scale {scale!r} (choose from {', '.join(SCALES)})")
+    if cohort not in COHORTS:
+        raise InputError(f"unknown cohort {cohort!r} (choose from {', '.join(COHORTS)})")
+    only, skipped = plan(only, data_root)
+    root = Path(data_root) if data_root else default_data_root()
     cfg = SCALES[scale]
     out = Path(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
@@ -82,7 +123,15 @@ def run_all(
     total = sum(_WEIGHTS[e] for e in only)
     done = 0.0
     md: list[str] = []
-    summary: dict[str, Any] = {"scale": scale, "seed": seed, "cohort": cohort, "runtime_s": {}}
+    summary: dict[str, Any] = {
+        "scale": scale,
+        "seed": seed,
+        "cohort": cohort,
+        "runtime_s": {},
+        "skipped": skipped,
+    }
+    for name, why in skipped.items():
+        logger.warning("validation experiment %s skipped: %s", name, why)
 
     def stage(name: str) -> ProgressCallback | None:
         nonlocal done
@@ -130,7 +179,6 @@ def run_all(
                 "rows": rows,
             }
         elif name == "microct":
-            root = Path(data_root) if data_root else _default_data_root()
             rows = run_microct_texture(root, seed, stage(name))
             cohort = summary.get("microarchitecture", {}).get("rows")
             table = microct_summary(rows, cohort)
@@ -144,7 +192,7 @@ def run_all(
             md += ["## Equal BMD, different focal defect", tables.equal_bmd_md(rows)]
             summary["equal_bmd"] = rows
         elif name == "sensitivity":
-            from osteoimaging.experiments.sensitivity import SETTINGS
+            from studies.sensitivity import SETTINGS
 
             n = cfg["sensitivity"]
             settings = SETTINGS if n is None else SETTINGS[:: max(1, len(SETTINGS) // n)][:n]
@@ -154,19 +202,20 @@ def run_all(
             md += ["## Sensitivity", tables.sensitivity_md(summ)]
             summary["sensitivity"] = summ
         elif name == "real":
-            root = Path(data_root) if data_root else _default_data_root()
-            rows, pictures = run_real_scans(root / "ct", out / "real", stage(name))
+            rows, pictures = run_real_scans(root / REAL_DATA["real"], out / "real", stage(name))
             tables.write_csv(out / "tables/real_scans.csv", rows)
             if pictures:
                 plots.real_scans_png(pictures, out / "figures/validation_real_scans.png")
             md += ["## Real scans", tables.real_scans_md(rows)]
             summary["real"] = rows
         summary["runtime_s"][name] = time.perf_counter() - t0
+    if skipped:
+        md += ["## Skipped", *(f"- **{name}**: {why}" for name, why in skipped.items()), ""]
     write_text(out / "tables.md", "\n".join(md))
     write_json(out / "summary.json", summary)
     return summary
 
 
-def _default_data_root() -> Path:
-    """``../shared/data`` next to the project (the README's convention)."""
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
+def default_data_root() -> Path:
+    """``../shared/data`` next to the checkout (the data README's convention)."""
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"

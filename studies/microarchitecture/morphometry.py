@@ -26,8 +26,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from osteoimaging.errors import InputError
-from osteoimaging.microarchitecture.local_thickness import local_thickness_array
 from osteoimaging.volume import Volume
+from studies.microarchitecture.local_thickness import local_thickness_array
 
 
 @dataclass

@@ -19,16 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.experiments.cases import calibration_of, rescan_protocol
-from osteoimaging.experiments.measure import focal_values
 from osteoimaging.imageio import read_image
-from osteoimaging.microarchitecture import binarize, morphometry
 from osteoimaging.phantoms import CTProtocol, VertebraSpec, simulate_ct
 from osteoimaging.phantoms.vertebra import FAT_HU
 from osteoimaging.progress import ProgressCallback, report
 from osteoimaging.volume import Volume
+from studies import REAL_DATA
+from studies.cases import calibration_of, rescan_protocol
+from studies.measure import focal_values
+from studies.microarchitecture import binarize, morphometry
 
-CUBE = "microct/mil-gst/Trabecular-Bone-Test.mhd"
+CUBE = REAL_DATA["microct"]
 BODY_MM = 22.4
 MARGIN_MM = 4.0
 

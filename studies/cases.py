@@ -13,8 +13,6 @@ from dataclasses import replace
 import numpy as np
 
 from osteoimaging.calibration import LinearCalibration
-from osteoimaging.microarchitecture import Morphometry, morphometry
-from osteoimaging.microarchitecture.binarize import PAPER_THRESHOLD_MG_CM3
 from osteoimaging.phantoms import (
     CTProtocol,
     FocalDefect,
@@ -24,6 +22,8 @@ from osteoimaging.phantoms import (
 )
 from osteoimaging.phantoms.vertebra import _body_bmd_hires, _distance_to_body_surface
 from osteoimaging.volume import Volume
+from studies.microarchitecture import Morphometry, morphometry
+from studies.microarchitecture.binarize import PAPER_THRESHOLD_MG_CM3
 
 BODY_MM = (32.0, 26.0, 20.0)
 FOCAL_KEYS = (

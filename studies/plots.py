@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.experiments.paper import LABELS, MEASURES
-from osteoimaging.experiments.reproducibility import pair_table
 from osteoimaging.figures import plt, save_figure
+from studies.paper import LABELS, MEASURES
+from studies.reproducibility import pair_table
 
 
 def bland_altman_png(rows: list[dict[str, Any]], summary: list[dict[str, Any]], path) -> Path:

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.experiments.cases import calibration_of, case_spec, scan
-from osteoimaging.experiments.measure import focal_values
-from osteoimaging.experiments.paper import MEASURES
 from osteoimaging.focal import FocalParameters
 from osteoimaging.phantoms import CTProtocol, FocalDefect, make_vertebra
 from osteoimaging.progress import ProgressCallback, report
+from studies.cases import calibration_of, case_spec, scan
+from studies.measure import focal_values
+from studies.paper import MEASURES
 
 #: (name, value, FocalParameters changes, CTProtocol changes)
 SETTINGS: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [

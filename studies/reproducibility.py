@@ -13,7 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.experiments.cases import (
+from osteoimaging.phantoms import CTProtocol, make_vertebra
+from osteoimaging.progress import ProgressCallback, report
+from osteoimaging.stats.reproducibility import reproducibility_summary
+from studies.cases import (
     BODY_MM,
     calibration_of,
     case_spec,
@@ -21,11 +24,8 @@ from osteoimaging.experiments.cases import (
     rescan_protocol,
     scan,
 )
-from osteoimaging.experiments.measure import focal_values
-from osteoimaging.experiments.paper import MEASURES, PAPER_ICC, PAPER_RMSSD
-from osteoimaging.phantoms import CTProtocol, make_vertebra
-from osteoimaging.progress import ProgressCallback, report
-from osteoimaging.stats.reproducibility import reproducibility_summary
+from studies.measure import focal_values
+from studies.paper import MEASURES, PAPER_ICC, PAPER_RMSSD
 
 
 def run_reproducibility(
