@@ -153,7 +153,7 @@ def test_doubling_the_calibration_slope_changes_bmd_loss_by_the_formula(vertebra
     l0, l1 = base.maps["focal_bmd_loss"].array, result.maps["focal_bmd_loss"].array
     expected = 2 * l0[same] - 1 + CAL.intercept / TISSUE
     np.testing.assert_allclose(l1[same], expected, atol=1e-4)
-    t0, t1 = base.values["trabecular_bmd_mg_cm3"], result.values["trabecular_bmd_mg_cm3"]
+    t0, t1 = base.values["trabecular_bmd"], result.values["trabecular_bmd"]
     assert t1 == pytest.approx(2 * t0 - CAL.intercept, rel=1e-5)
 
 
@@ -173,7 +173,7 @@ def test_direction_cosines_are_a_pure_relabelling(vertebra):
     r = _rotation(2, 30.0) @ _rotation(0, 8.0)
     moved = [Volume(v.array, v.spacing, (5.0, -3.0, 2.0), r) for v in (ct, mask)]
     own = measure_focal(*moved, CAL)
-    for key in (*KEYS, "roi_voxels", "trabecular_bmd_mg_cm3"):
+    for key in (*KEYS, "roi_voxels", "trabecular_bmd"):
         assert own.values[key] == pytest.approx(base.values[key], rel=1e-6), key
     np.testing.assert_allclose(own.roi.direction, r)
     g = _rotation(0, 20.0)

@@ -142,10 +142,18 @@ def test_real_extraction_through_the_bridge(slicer_app):
     assert features and all(np.isfinite(rows[0][c]) for c in features)
 
     model = logic.published_model()
-    scores = {r["level"]: r for r in table_rows(run_model(table, model))}
+    # Raw features are not z-scores of the study's (unpublished) training set: refused.
+    with pytest.raises(InputError, match=r"outside the model.s range"):
+        run_model(table, model)
+
+    # The bridge's arithmetic, with the range check lifted on purpose.
+    def unchecked(m, f):
+        return logic.apply_model(m, f, max_abs_z=float("inf"))
+
+    scores = {r["level"]: r for r in table_rows(run_model(table, model, apply=unchecked))}
     assert set(scores) == {*LEVELS, "patient"}
     frame = pd.DataFrame(rows).drop(columns=["region"])
-    expected = logic.apply_model(model, frame).set_index("level")
+    expected = unchecked(model, frame).set_index("level")
     for level, row in scores.items():
         assert row["radscore"] == pytest.approx(expected.loc[level, "radscore"])
         called = "abnormal bone mass" if expected.loc[level, "predicted"] else "normal"

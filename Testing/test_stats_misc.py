@@ -104,7 +104,7 @@ def _results_table(path) -> pd.DataFrame:
                         "case_id": f"c{s}_{level}_{scan}",
                         "level": level,
                         "focal_bmc_loss_mm": bmc,
-                        "trabecular_bmd_mg_cm3": 180 - 200 * truth + rng.normal(0, 5),
+                        "trabecular_bmd": 180 - 200 * truth + rng.normal(0, 5),
                         "group": "fracture" if fracture else "control",
                         "sex": sex,
                         "age": age,
@@ -137,9 +137,9 @@ def test_stats_cli_tables_and_report(tmp_path, osteo_cmd, capsys):
         assert res.returncode == 0, res.stderr
         return pd.read_csv(out)
 
-    corr = table_of("correlate", "--x", "trabecular_bmd_mg_cm3", "--measure", "focal_bmc_loss_mm")
+    corr = table_of("correlate", "--x", "trabecular_bmd", "--measure", "focal_bmc_loss_mm")
     assert corr.pearson_r[0] == pytest.approx(
-        sps.pearsonr(df.trabecular_bmd_mg_cm3, df.focal_bmc_loss_mm).statistic
+        sps.pearsonr(df.trabecular_bmd, df.focal_bmc_loss_mm).statistic
     )
     groups = table_of("groups")
     welch = groups[(groups.measure == "focal_bmc_loss_mm") & (groups.test == "Welch t")]
@@ -201,7 +201,7 @@ def test_report_and_associate_on_a_cohort_too_small_for_any_model(tmp_path, caps
             "case_id": ["a", "b"],
             "level": ["L1", "L1"],
             "focal_bmc_loss_mm": [0.3, 0.2],
-            "trabecular_bmd_mg_cm3": [120.0, 150.0],
+            "trabecular_bmd": [120.0, 150.0],
             "group": ["fracture", "control"],
             "sex": ["F", "M"],
             "age": [60, 65],

@@ -71,7 +71,7 @@ def test_focal_bmc_loss_tracks_microarchitecture():
 def test_equal_bmd_pair_is_separated_by_focal_bmc_loss():
     rows, pictures = run_equal_bmd((5.0,), seed=0)
     a, b = rows
-    assert abs(b["trabecular_bmd_mg_cm3"] / a["trabecular_bmd_mg_cm3"] - 1) < 0.06
+    assert abs(b["trabecular_bmd"] / a["trabecular_bmd"] - 1) < 0.06
     assert b["focal_bmc_loss_mm"] > 1.2 * a["focal_bmc_loss_mm"]
     assert len(pictures) == 2 and np.isfinite(pictures[1]["bmc"]).any()
 
@@ -103,7 +103,7 @@ def test_osteo_validate_real_scans(osteo_cmd, shared_data, tmp_path):
     rows = {r["scan"]: r for r in csv.DictReader((out / "tables/real_scans.csv").open())}
     verse = rows["verse_l2"]
     # The VerSe crop is in mg/cm³: its trabecular BMD must be in the human range.
-    assert 30 < float(verse["trabecular_bmd_mg_cm3"]) < 250
+    assert 30 < float(verse["trabecular_bmd"]) < 250
     assert 0 < float(verse["focal_bmd_loss"]) < 1
 
 
@@ -127,9 +127,9 @@ def test_real_microct_texture_through_the_simulated_ct(shared_data):
     # The truth is the cube's own local thickness (Otsu BV/TV ≈ 0.28).
     assert 0.2 < rows[0]["bvtv"] < 0.35 and 0.15 < rows[0]["tb_th_mm"] < 0.35
     # Dense real bone: BMD near 1200 × BV/TV (partial-volume exact scene).
-    assert abs(rows[0]["trabecular_bmd_mg_cm3"] / (1200 * rows[0]["bvtv"]) - 1) < 0.1
+    assert abs(rows[0]["trabecular_bmd"] / (1200 * rows[0]["bvtv"]) - 1) < 0.1
     table = microct_summary(rows)
-    assert {t["measure"] for t in table} >= {"focal_bmc_loss_mm", "trabecular_bmd_mg_cm3"}
+    assert {t["measure"] for t in table} >= {"focal_bmc_loss_mm", "trabecular_bmd"}
 
 
 def test_cohort_designs_of_the_model_trabecular_thickness():

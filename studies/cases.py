@@ -30,7 +30,7 @@ FOCAL_KEYS = (
     "focal_bmc_loss_mm",
     "focal_bmd_loss",
     "intercept_width_mm",
-    "trabecular_bmd_mg_cm3",
+    "trabecular_bmd",
     "void_coverage",
     "roi_voxels",
 )

@@ -59,7 +59,7 @@ def run_equal_bmd(
                     "focal_bmc_loss_mm": v["focal_bmc_loss_mm"],
                     "focal_bmd_loss": v["focal_bmd_loss"],
                     "intercept_width_mm": v["intercept_width_mm"],
-                    "trabecular_bmd_mg_cm3": v["trabecular_bmd_mg_cm3"],
+                    "trabecular_bmd": v["trabecular_bmd"],
                 }
             )
             k = int(np.argmin(np.abs(_z_of_slices(result.roi))))

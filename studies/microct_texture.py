@@ -109,7 +109,7 @@ def microct_summary(
     """Per measure: the mean of the two scans, their difference and, given the synthetic
     cohort of experiment 2, the value its regression on BV/TV and on Tb.Sp predicts."""
     out = []
-    for m in ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "trabecular_bmd_mg_cm3"):
+    for m in ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "trabecular_bmd"):
         v = [r[m] for r in rows]
         entry: dict[str, Any] = {
             "measure": m,

@@ -8,13 +8,13 @@ correlations with Tb.Th poor without a number (None here).
 
 from __future__ import annotations
 
-MEASURES = ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "trabecular_bmd_mg_cm3")
+MEASURES = ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "trabecular_bmd")
 
 LABELS = {
     "focal_bmc_loss_mm": "focal BMC loss (mm)",
     "focal_bmd_loss": "focal BMD loss",
     "intercept_width_mm": "intercept width (mm)",
-    "trabecular_bmd_mg_cm3": "BMD (mg/cm³)",
+    "trabecular_bmd": "BMD (mg/cm³)",
     "bvtv": "BV/TV",
     "tb_th_mm": "Tb.Th (mm)",
     "tb_sp_mm": "Tb.Sp (mm)",
@@ -25,7 +25,7 @@ PAPER_ICC = {
     "focal_bmc_loss_mm": 0.97,
     "focal_bmd_loss": 0.98,
     "intercept_width_mm": 0.96,
-    "trabecular_bmd_mg_cm3": 0.99,
+    "trabecular_bmd": 0.99,
 }
 PAPER_RMSSD = {"focal_bmc_loss_mm": 0.011}
 

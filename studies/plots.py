@@ -102,7 +102,7 @@ def equal_bmd_png(pictures: list[dict[str, Any]], path) -> Path:
             "hu": p["hu"],
             "bmc": p["bmc"],
             "roi": p["roi"],
-            "top": f"{p['pair']}{p['case']}: BMD {p['values']['trabecular_bmd_mg_cm3']:.0f}",
+            "top": f"{p['pair']}{p['case']}: BMD {p['values']['trabecular_bmd']:.0f}",
             "bottom": f"BMC loss {p['values']['focal_bmc_loss_mm']:.2f} mm",
         }
         for p in pictures

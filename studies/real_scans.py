@@ -9,7 +9,9 @@
   calibration; mask = trabecular body ∪ cortical shell (labels 1, 2).
 
 No scan has a calibration phantom, so the HU scans run uncalibrated (``"calibration":
-"none"``): BMD and focal BMD loss are then in HU, not mg/cm³.
+"none"``): BMD and focal BMD loss are then in HU, not mg/cm³. Each scan goes through the
+one case pipeline (:func:`osteoimaging.case.measure_case`, scanner axes as in the first
+runs of this study) and its writer, so the rows carry the quality flags a user would see.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from osteoimaging.case import BodySource, CaseRequest, measure_case
+from osteoimaging.case.outputs import write_case_outputs
 from osteoimaging.errors import InputError
-from osteoimaging.focal import FocalParameters, measure_focal, write_focal_outputs
 from osteoimaging.imageio import read_image
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
@@ -77,8 +80,20 @@ def run_real_scans(
             logger.warning("real scan %s skipped: %s", name, exc)
             rows.append({"scan": name, "status": f"skipped: {exc}"})
             continue
-        result = measure_focal(ct, mask, None, FocalParameters())
-        paths = write_focal_outputs(result, Path(out_dir) / name, ct)
+        calibrated = units.startswith("mg/cm³")
+        request = CaseRequest(
+            ct,
+            [BodySource(mask=mask, description=name)],
+            input_units="mg/cm3" if calibrated else "HU",
+            material="K2HPO4" if calibrated else None,
+            align="none",
+            input_name=name,
+        )
+        case = measure_case(request)
+        level = case.levels[0]
+        result = level.focal
+        write_case_outputs(case, Path(out_dir) / name)
+        paths = {"overlay": Path(out_dir) / name / level.name / "overlay.png"}
         inside = mask.array.astype(bool)
         rows.append(
             {
@@ -89,6 +104,7 @@ def run_real_scans(
                 "mask_ml": float(inside.sum() * ct.voxel_volume_mm3 / 1000),
                 "mask_median_value": float(np.median(ct.array[inside])),
                 **{k: result.values[k] for k in FOCAL_KEYS},
+                "qc_flags": level.row["qc_flags"],
                 "runtime_s": result.values["runtime_s"],
                 "overlay": str(paths.get("overlay", "")),
             }

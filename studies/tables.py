@@ -109,7 +109,7 @@ def equal_bmd_md(rows: list[dict[str, Any]]) -> str:
             ("void radius (mm)", "defect_radius_mm"),
             ("void share of ROI", "defect_fraction_of_roi"),
             ("BV/TV outside void", "bvtv_outside_defect"),
-            ("BMD (mg/cm³)", "trabecular_bmd_mg_cm3"),
+            ("BMD (mg/cm³)", "trabecular_bmd"),
             ("focal BMC loss (mm)", "focal_bmc_loss_mm"),
             ("focal BMD loss", "focal_bmd_loss"),
             ("intercept width (mm)", "intercept_width_mm"),
@@ -138,7 +138,7 @@ def sensitivity_md(summary: list[dict[str, Any]]) -> str:
             "focal_bmc_loss_mm",
             "focal_bmd_loss",
             "intercept_width_mm",
-            "trabecular_bmd_mg_cm3",
+            "trabecular_bmd",
         ):
             row += [f"{s[f'{m}_delta_pct']:+.1f}", f"{s[f'{m}_delta_sd']:+.2f}"]
         row.append(s["runtime_s"])
@@ -172,7 +172,7 @@ REAL_COLUMNS = [
     ("values in", "values_units"),
     ("mask (ml)", "mask_ml"),
     ("ROI voxels", "roi_voxels"),
-    ("BMD", "trabecular_bmd_mg_cm3"),
+    ("BMD", "trabecular_bmd"),
     ("focal BMC loss (mm)", "focal_bmc_loss_mm"),
     ("focal BMD loss", "focal_bmd_loss"),
     ("intercept width (mm)", "intercept_width_mm"),

@@ -21,7 +21,7 @@ DEFAULT_MEASURES = (
     "focal_bmc_loss_mm",
     "focal_bmd_loss",
     "intercept_width_mm",
-    "trabecular_bmd_mg_cm3",
+    "trabecular_bmd",
 )
 
 
@@ -109,7 +109,7 @@ def _outcome_args(q: argparse.ArgumentParser, required: bool = True) -> None:
     q.add_argument("--positive", help="value of --outcome that counts as 1 (e.g. fracture)")
     q.add_argument("--age", default="age", help="age column for the full model [age]")
     q.add_argument("--sex", default="sex", help="sex column for the full model [sex]")
-    q.add_argument("--bmd", help="BMD column for the full model [trabecular_bmd_mg_cm3]")
+    q.add_argument("--bmd", help="BMD column for the full model [trabecular_bmd]")
     q.add_argument("--match", default="match_id", help="matched-set column [match_id]")
 
 
@@ -265,4 +265,4 @@ def _bmd(args: argparse.Namespace, df: pd.DataFrame) -> str | None:
         if require not in df.columns:
             raise InputError(f"BMD column {require} not in the table", args.table)
         return require
-    return _present(df, "trabecular_bmd_mg_cm3")
+    return _present(df, "trabecular_bmd")
