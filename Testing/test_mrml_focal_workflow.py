@@ -172,3 +172,33 @@ def test_study_report_of_the_measured_levels(slicer_app, scan, tmp_path):
     html = save_report(ct_node, tmp_path / "r.html").read_text()
     assert html.index('id="level-T11"') < html.index('id="level-T12"')  # level order
     assert html.count("data:image/png;base64,") == 2 * 3
+
+
+def test_phantom_calibration_in_the_scan_and_its_quality_gate(slicer_app):
+    """Insert points named by density: the fit of their mean HU, refused when poor."""
+    from osteoimaging.mrml.focal_workflow import phantom_calibration
+    from osteoimaging.mrml.volumes import volume_to_node
+    from osteoimaging.volume import Volume
+
+    densities = [0.0, 100.0, 200.0, 400.0]
+    hu = np.full((40, 40, 120), -100.0, np.float32)
+    centres = []
+    for n, rho in enumerate(densities):
+        hu[10:30, 12:28, 8 + 28 * n : 24 + 28 * n] = (rho + 5.0) / 0.8  # BMD = 0.8 HU − 5
+        centres.append((16.0 + 28 * n, 20.0, 20.0))  # LPS mm at 1 mm voxels
+    ct_node = volume_to_node(Volume(hu), slicer_app.scene, "phantom CT")
+
+    def inserts(names):
+        node = slicer_app.scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "inserts")
+        for (x, y, z), name in zip(centres, names, strict=True):
+            node.AddControlPointWorld(-x, -y, z, name)
+        return node
+
+    calibration = phantom_calibration(ct_node, inserts([f"{d:g}" for d in densities]))
+    assert calibration.source == "phantom"
+    assert calibration.slope == pytest.approx(0.8) and calibration.intercept == pytest.approx(-5.0)
+    assert calibration.details["qa"]["status"] == "ok"
+    with pytest.raises(InputError, match="poor phantom fit refused"):
+        phantom_calibration(ct_node, inserts(["0", "100", "300", "400"]))  # a wrong density
+    with pytest.raises(InputError, match="name each insert point by its density"):
+        phantom_calibration(ct_node, inserts(["water", "100", "200", "400"]))

@@ -77,10 +77,13 @@ def phantom_calibration(ct_node, inserts_node, radius_mm: float = INSERT_RADIUS_
 
     Each control point of ``inserts_node`` sits at the centre of one insert and is named
     by the insert's nominal density in mg/cm³; the mean HU in a cylinder of
-    ``radius_mm`` around it is fitted by the logic layer's linear phantom fit.
+    ``radius_mm`` around it is fitted by the logic layer's linear phantom fit and passes
+    its quality gate (:func:`osteoimaging.calibration.qa.fit_quality`): a poor fit is
+    refused, a doubtful one logged.
     """
     from osteoimaging.calibration.fit import fit_linear
     from osteoimaging.calibration.inserts import measure_insert_centres
+    from osteoimaging.calibration.qa import OK, POOR, fit_quality
 
     points, labels = control_points_lps(inserts_node)
     try:
@@ -91,7 +94,18 @@ def phantom_calibration(ct_node, inserts_node, radius_mm: float = INSERT_RADIUS_
         ) from error
     measured = measure_insert_centres(node_to_volume(ct_node), points, radius_mm)
     fit = fit_linear(densities, [m.mean_hu for m in measured])
-    return fit.calibration("phantom", inserts=len(densities), radius_mm=radius_mm)
+    quality = fit_quality(fit, densities)
+    if quality.status == POOR:
+        raise InputError(
+            f"poor phantom fit refused ({'; '.join(quality.reasons)}): check the insert "
+            "points, their densities and that each sits inside its insert",
+            inserts_node.GetName(),
+        )
+    if quality.status != OK:
+        logger.warning("phantom fit: %s", "; ".join(quality.reasons))
+    return fit.calibration(
+        "phantom", inserts=len(densities), radius_mm=radius_mm, qa=quality.to_dict()
+    )
 
 
 def profile_calibration(path):
