@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from osteoimaging.atomic import atomic_path, write_json, write_text
 from osteoimaging.errors import InputError
-from osteoimaging.imageio import write_image
+from osteoimaging.imageio import keep_locale, read_image, write_image
+from osteoimaging.validation import check_ct_hu
 from osteoimaging.volume import Volume
 
 
@@ -40,6 +44,236 @@ def _ct_like(shape=(6, 7, 8), seed: int = 0) -> Volume:
     rng = np.random.default_rng(seed)
     arr = rng.integers(-1000, 1500, size=shape).astype(np.int16)
     return Volume(arr, spacing=(0.7, 0.7, 1.5), origin=(3.0, -4.0, 10.0))
+
+
+# ---------------------------------------------------------------------------------------
+# Item 3: broken DICOM series
+
+
+def _dicom_series(folder: Path, z: list[float], *, uid: str = "1.2.826.0.1.77", **per_slice):
+    """A CT series of 8×8 slices at positions (0, 0, z) with optional per-slice overrides:
+    ``orientation=[...]``, ``pixel_spacing=[...]``, ``x_shift=[...]``, ``blank_uid=True``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    for k, zk in enumerate(z):
+        sl = sitk.GetImageFromArray(np.full((8, 8), -200 + 30 * k, dtype=np.int16))
+        pixel_spacing = per_slice.get("pixel_spacing", ["0.5\\0.5"] * len(z))[k]
+        sl.SetSpacing([float(v) for v in pixel_spacing.split("\\")])  # GDCM writes this
+        shift = per_slice.get("x_shift", [0.0] * len(z))[k]
+        tags = {
+            "0008|0060": "CT",
+            "0020|000e": "" if per_slice.get("blank_uid") else uid,
+            "0020|000d": "1.2.3",
+            "0008|0018": f"{uid}.{k + 1}",
+            "0020|0013": str(k + 1),
+            "0020|0032": f"{shift}\\0\\{zk}",
+            "0020|0037": per_slice.get("orientation", ["1\\0\\0\\0\\1\\0"] * len(z))[k],
+            "0028|0030": pixel_spacing,
+            "0018|0050": "2.0",
+        }
+        for tag, value in tags.items():
+            sl.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"{uid}_{k:03d}.dcm"))
+        with keep_locale():
+            writer.Execute(sl)
+
+
+@pytest.mark.parametrize(
+    ("case", "z", "extra", "message"),
+    [
+        ("missing slice", [0, 2, 6, 8, 10], {}, "1 slice(s) missing: a gap of 4.000 mm"),
+        ("duplicate", [0, 2, 2, 4, 6], {}, "duplicate slice position"),
+        ("non-uniform", [0, 2, 4, 7, 9], {}, "non-uniform slice spacing: gaps from 2.000 to 3.000"),
+        (
+            "orientation",
+            [0, 2, 4, 6],
+            {"orientation": ["1\\0\\0\\0\\1\\0"] * 3 + ["1\\0\\0\\0\\0.8\\0.6"]},
+            "mixed slice orientations",
+        ),
+        (
+            "pixel spacing",
+            [0, 2, 4, 6],
+            {"pixel_spacing": ["0.5\\0.5"] * 3 + ["0.6\\0.6"]},
+            "mixed pixel spacing",
+        ),
+        ("gantry tilt", [0, 2, 4, 6], {"x_shift": [0.0, 0.5, 1.0, 1.5]}, "shift within their"),
+    ],
+)
+def test_item3_broken_dicom_series_is_refused(osteo_cmd, tmp_path, case, z, extra, message):
+    folder = tmp_path / "series"
+    _dicom_series(folder, z, **extra)
+    with pytest.raises(InputError) as err:
+        read_image(folder)
+    assert message in str(err.value) and str(folder) in str(err.value)
+    assert "\n" not in str(err.value)
+    done = _run(osteo_cmd, "info", str(folder))
+    _one_error_line(done, message)
+
+
+def test_item3_position_rounding_within_tolerance_is_accepted(tmp_path):
+    """Stored positions jitter by up to 0.5 % of the 2 mm spacing: one regular grid."""
+    folder = tmp_path / "series"
+    _dicom_series(folder, [0.0, 2.01, 3.995, 6.0, 8.005, 10.0])
+    vol = read_image(folder)
+    assert vol.size == (8, 8, 6)
+    assert vol.spacing[2] == pytest.approx(2.0, abs=0.01)
+
+
+# ---------------------------------------------------------------------------------------
+# Items 4 and 5: spacing and NaN in every format
+
+
+def _nifti(path: Path, arr: np.ndarray, pixdim=(1.0, 1.0, 1.0), *, slope=0.0, inter=0.0):
+    """A minimal NIfTI-1 file (float32, no orientation codes) written byte by byte."""
+    hdr = bytearray(348)
+    struct.pack_into("<i", hdr, 0, 348)
+    struct.pack_into("<8h", hdr, 40, 3, arr.shape[2], arr.shape[1], arr.shape[0], 1, 1, 1, 1)
+    struct.pack_into("<hh", hdr, 70, 16, 32)  # datatype float32, bitpix
+    struct.pack_into("<8f", hdr, 76, 1.0, *pixdim, 0, 0, 0, 0)
+    struct.pack_into("<fff", hdr, 108, 352.0, slope, inter)
+    hdr[344:348] = b"n+1\0"
+    path.write_bytes(bytes(hdr) + bytes(4) + arr.astype("<f4").tobytes())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("pixdim0.nii", lambda p: _nifti(p, np.full((4, 5, 6), -500.0), (0.0, 1.0, 1.0))),
+        ("pixdimnan.nii", lambda p: _nifti(p, np.full((4, 5, 6), -500.0), (1.0, np.nan, 1.0))),
+        (
+            "nan.nrrd",
+            lambda p: p.write_bytes(
+                b"NRRD0004\ntype: short\ndimension: 3\nsizes: 6 5 4\nencoding: raw\n"
+                b"endian: little\nspacings: nan 1 1\n\n" + bytes(240)
+            ),
+        ),
+        (
+            "nan.mha",
+            lambda p: p.write_bytes(
+                b"ObjectType = Image\nNDims = 3\nDimSize = 6 5 4\nElementType = MET_SHORT\n"
+                b"ElementSpacing = 1 nan 1\nElementDataFile = LOCAL\n" + bytes(240)
+            ),
+        ),
+    ],
+)
+def test_item4_zero_or_nan_spacing_is_refused(osteo_cmd, tmp_path, name, content):
+    path = tmp_path / name
+    content(path)
+    with pytest.raises(InputError, match="spacing"):
+        read_image(path)
+    _one_error_line(_run(osteo_cmd, "info", str(path)), str(path), "spacing")
+
+
+def test_item4_dicom_zero_pixel_spacing_is_refused(tmp_path):
+    folder = tmp_path / "series"
+    _dicom_series(folder, [0, 2, 4])
+    for f in folder.iterdir():  # ITK refuses to write a zero spacing: patch the tag's value
+        data = bytearray(f.read_bytes())
+        at = data.index(b"\x28\x00\x30\x00") + 4  # (0028,0030) Pixel Spacing, implicit VR
+        length = int.from_bytes(data[at : at + 4], "little")
+        assert data[at + 4 : at + 4 + length].strip() == b".5\\.5"
+        data[at + 4 : at + 4 + length] = b"0\\0".ljust(length)
+        f.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="spacing"):
+        read_image(folder)
+
+
+def test_item5_nifti_nan_and_inf_are_kept(tmp_path):
+    arr = np.full((4, 5, 6), -600.0, np.float32)
+    arr[0, 0, :] = 1200.0
+    arr[1, 2, 3] = np.nan
+    arr[2, 3, 4] = np.inf
+    arr[3, 4, 5] = -np.inf
+    path = _nifti(tmp_path / "nan.nii", arr)
+    vol = read_image(path)
+    assert np.isnan(vol.array[1, 2, 3])
+    assert vol.array[2, 3, 4] == np.inf and vol.array[3, 4, 5] == -np.inf
+    finite = np.isfinite(arr)
+    np.testing.assert_array_equal(vol.array[finite], arr[finite])
+    with pytest.raises(InputError, match="NaN"):
+        check_ct_hu(vol, path)
+    # Compressed and scaled (scl_slope 2, scl_inter 10): NaN stays NaN, others are scaled.
+    import gzip
+
+    scaled = _nifti(tmp_path / "s.nii", arr, slope=2.0, inter=10.0)
+    gz = tmp_path / "s.nii.gz"
+    gz.write_bytes(gzip.compress(scaled.read_bytes()))
+    vol = read_image(gz)
+    assert np.isnan(vol.array[1, 2, 3]) and vol.array[2, 3, 4] == np.inf
+    np.testing.assert_allclose(vol.array[finite], 2.0 * arr[finite] + 10.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Item 9: headers declaring more data than present; the size limit
+
+
+def _peak_rss_mb_of_read(path: Path) -> tuple[int, str, float]:
+    """Read ``path`` in a fresh interpreter: (exit code, error text, peak RSS in MB)."""
+    code = (
+        "import resource, sys\n"
+        "from osteoimaging.imageio import read_image\n"
+        "from osteoimaging.errors import InputError\n"
+        "try:\n"
+        f"    read_image({str(path)!r}); rc, msg = 0, ''\n"
+        "except InputError as exc:\n"
+        "    rc, msg = 2, str(exc)\n"
+        "except BaseException as exc:\n"
+        "    rc, msg = 1, repr(exc)\n"
+        "print(rc, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, msg)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    rc, rss, msg = done.stdout.split(" ", 2)
+    return int(rc), msg.strip(), float(rss)
+
+
+@pytest.mark.parametrize("kind", ["nrrd", "nhdr", "mha", "mhd", "nrrd-gzip"])
+def test_item9_header_declaring_more_data_than_present(tmp_path, kind):
+    """400³ int16 voxels (128 MB) declared, 1 KB present: refused before allocating."""
+    dims = "400 400 400"
+    nrrd = f"NRRD0004\ntype: short\ndimension: 3\nsizes: {dims}\nendian: little\n"
+    meta = f"ObjectType = Image\nNDims = 3\nDimSize = {dims}\nElementType = MET_SHORT\n"
+    data = bytes(1024)
+    if kind == "nrrd":
+        path = tmp_path / "a.nrrd"
+        path.write_bytes((nrrd + "encoding: raw\n\n").encode() + data)
+    elif kind == "nrrd-gzip":
+        import gzip
+
+        path = tmp_path / "a.nrrd"
+        path.write_bytes((nrrd + "encoding: gzip\n\n").encode() + gzip.compress(data))
+    elif kind == "nhdr":
+        path = tmp_path / "a.nhdr"
+        (tmp_path / "a.raw").write_bytes(data)
+        path.write_text(nrrd + "encoding: raw\ndata file: a.raw\n")
+    elif kind == "mha":
+        path = tmp_path / "a.mha"
+        path.write_bytes((meta + "ElementDataFile = LOCAL\n").encode() + data)
+    else:
+        path = tmp_path / "a.mhd"
+        (tmp_path / "a.raw").write_bytes(data)
+        path.write_text(meta + "ElementDataFile = a.raw\n")
+    with pytest.raises(InputError, match="declares 128000000 bytes of voxel data") as err:
+        read_image(path)
+    assert str(path) in str(err.value)
+
+
+def test_item9_size_limit_before_allocating(tmp_path, monkeypatch):
+    """A 1 KB NRRD declaring 1600³ voxels (7.6 GB): exit 2 without allocating them."""
+    path = tmp_path / "huge.nrrd"
+    path.write_bytes(
+        b"NRRD0004\ntype: short\ndimension: 3\nsizes: 1600 1600 1600\nencoding: raw\n"
+        b"endian: little\n\n" + bytes(1000)
+    )
+    monkeypatch.setenv("OSTEO_MAX_IMAGE_GB", "4")
+    rc, msg, rss_mb = _peak_rss_mb_of_read(path)
+    assert rc == 2 and "more than the limit of 4 GB" in msg, msg
+    assert rss_mb < 1000  # ITK alone allocated 8.3 GB here before the check
+    monkeypatch.setenv("OSTEO_MAX_IMAGE_GB", "0.001")  # 1 MB: a 200×200×20 short image is 1.6
+    small = write_image(Volume(np.zeros((20, 200, 200), np.int16)), tmp_path / "s.nrrd")
+    with pytest.raises(InputError, match="OSTEO_MAX_IMAGE_GB"):
+        read_image(small)
 
 
 # ---------------------------------------------------------------------------------------
