@@ -5,6 +5,7 @@ Each test names the issue item it holds (docs/reliability.md lists them).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import struct
@@ -18,8 +19,8 @@ import SimpleITK as sitk
 
 from osteoimaging.atomic import atomic_path, write_json, write_text
 from osteoimaging.errors import InputError
-from osteoimaging.imageio import keep_locale, read_image, write_image
-from osteoimaging.validation import check_ct_hu
+from osteoimaging.imageio import keep_locale, list_dicom_series, read_image, write_image
+from osteoimaging.validation import check_ct_hu, check_mask_geometry, mask_from_label, read_mask
 from osteoimaging.volume import Volume
 
 
@@ -361,6 +362,149 @@ def test_item12_atomic_write_errors_name_the_path(tmp_path):
         write_text(tmp_path / "file" / "sub" / "a.txt", "x")
     with pytest.raises(InputError, match="cannot"):
         write_text("/proc/osteo-test/a.txt", "x")
+
+
+# ---------------------------------------------------------------------------------------
+# Item 13: label lists and calibration profiles that cannot be used are bad input
+
+
+def test_item13_insert_labels_must_be_integers(osteo_cmd, tmp_path):
+    from test_calibration import _insert_phantom
+
+    from osteoimaging.validation import parse_label_values
+
+    vol, _ = _insert_phantom()
+    ct = write_image(vol, tmp_path / "phantom.nrrd")
+    labels = write_image(vol.with_array(np.zeros(vol.shape, np.uint8)), tmp_path / "ins.nrrd")
+    for bad in ("1,2,nan", "1,2,20.7"):
+        done = _run(osteo_cmd, "calibrate", "--phantom", "qrm_bdc_3", "--ct", str(ct),
+                    "--inserts", str(labels), "--insert-labels", bad,
+                    "--out", str(tmp_path / "p.json"))  # fmt: skip
+        _one_error_line(done, "--insert-labels", "is not an integer label value")
+    assert parse_label_values("1, 2,20") == [1, 2, 20]
+    with pytest.raises(InputError, match=r"'20\.7' is not an integer"):
+        parse_label_values("20.7")
+
+
+def test_item13_profile_with_a_list_as_fit(osteo_cmd, small_case, tmp_path):
+    from osteoimaging.calibration.profile import PROFILE_FORMAT, load_profile
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": PROFILE_FORMAT, "name": "x", "fit": [0.8, -5]}))
+    with pytest.raises(InputError, match="'fit' must be an object"):
+        load_profile(bad)
+    done = _run(osteo_cmd, "focal", str(small_case / "ct.nrrd"), "--mask",
+                str(small_case / "mask.nrrd"), "--calibration", str(bad),
+                "--out", str(tmp_path / "o"))  # fmt: skip
+    _one_error_line(done, str(bad), "'fit'")
+
+
+def test_item13_memory_error_is_bad_input(monkeypatch, capsys, tmp_path):
+    """A request the machine cannot honour (numpy's MemoryError) is exit 2, one line."""
+    import osteoimaging.cli.info as info
+    from osteoimaging.cli.main import main
+
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 106. GiB for an array with shape (3000, 3000)")
+
+    monkeypatch.setattr(info, "image_info", too_big)
+    assert main(["info", str(tmp_path / "x.nrrd")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not enough memory" in err[0] and "106. GiB" in err[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Item 15: messages that say what differs and name the file; quiet ITK
+
+
+def test_item15_grid_mismatch_in_direction_only_prints_directions(tmp_path):
+    ct = _ct_like()
+    flipped = np.diag([1.0, -1.0, 1.0])
+    mask = Volume(np.ones(ct.shape, np.uint8), ct.spacing, ct.origin, flipped)
+    with pytest.raises(InputError) as err:
+        check_mask_geometry(mask, ct, tmp_path / "m.nrrd")
+    text = str(err.value)
+    assert "direction 1 0 0; 0 -1 0; 0 0 1" in text and "direction 1 0 0; 0 1 0; 0 0 1" in text
+    assert str(tmp_path / "m.nrrd") in text
+
+
+def test_item15_calibrate_insert_errors_name_the_label_map(osteo_cmd, tmp_path):
+    from test_calibration import _insert_phantom
+
+    vol, _ = _insert_phantom()
+    ct = write_image(vol, tmp_path / "phantom.nrrd")
+    labels = np.zeros(vol.shape, np.uint8)
+    labels[5:8, 5:8, 5:8] = 1  # inserts 2 and 3 are missing
+    ins = write_image(vol.with_array(labels), tmp_path / "inserts.nrrd")
+    done = _run(osteo_cmd, "calibrate", "--phantom", "qrm_bdc_3", "--ct", str(ct),
+                "--inserts", str(ins), "--out", str(tmp_path / "p.json"))  # fmt: skip
+    _one_error_line(done, str(ins), "insert label 2")
+
+
+def test_item15_itk_warnings_stay_off_stderr(osteo_cmd, tmp_path):
+    """Positions within the 1 % tolerance make ITK print a multi-line warning; not here."""
+    folder = tmp_path / "series"
+    _dicom_series(folder, [0.0, 2.01, 3.995, 6.0, 8.005, 10.0])
+    done = _run(osteo_cmd, "info", str(folder))
+    assert done.returncode == 0, done.stderr
+    assert "WARNING: In" not in done.stderr and ".hxx" not in done.stderr, done.stderr
+
+
+def test_item15_series_without_uid_is_listed_usably(tmp_path):
+    folder = tmp_path / "mixed"
+    _dicom_series(folder, [0, 2, 4], uid="1.2.826.0.1.8")
+    _dicom_series(tmp_path / "b", [0, 2, 4], uid="1.2.826.0.1.9", blank_uid=True)
+    for f in (tmp_path / "b").iterdir():
+        f.rename(folder / f"b_{f.name}")
+    assert {s["uid"] for s in list_dicom_series(folder)} == {"", "1.2.826.0.1.8"}
+    with pytest.raises(InputError) as err:
+        read_image(folder)
+    text = str(err.value)
+    assert "choose one with --series" in text
+    assert ":  (" not in text and "; (" not in text  # no entry starts with a blank UID
+    assert "no Series Instance UID; choose it with --series ''" in text
+    assert read_image(folder, series_uid="").size == (8, 8, 3)
+
+
+def test_item15_dicom_file_without_suffix_is_recognised(osteo_cmd, tmp_path):
+    folder = tmp_path / "series"
+    _dicom_series(folder, [0, 2, 4])
+    one = folder / "CT.1.3.12.2.1107.5.1.4.60064.30000022120808113428000016573"
+    next(folder.glob("*.dcm")).rename(one)
+    done = _run(osteo_cmd, "info", str(one))
+    _one_error_line(done, "a single DICOM file; give the folder holding the series", str(folder))
+
+
+# ---------------------------------------------------------------------------------------
+# Item 16: what is not a mask is refused
+
+
+def test_item16_the_ct_itself_is_not_a_mask(osteo_cmd, small_case, tmp_path):
+    ct = small_case / "ct.nrrd"
+    done = _run(osteo_cmd, "focal", str(ct), "--mask", str(ct), "--out", str(tmp_path / "o"))
+    _one_error_line(done, str(ct), "negative values")
+    assert not (tmp_path / "o").exists()
+    positive = _ct_like(shape=(20, 40, 40))  # a CT stored without negative values
+    positive = positive.with_array((positive.array.astype(np.int32) + 1024).astype(np.uint16))
+    with pytest.raises(InputError, match="distinct values"):
+        mask_from_label(positive, None, "ct.nrrd")
+
+
+def test_item16_all_ones_and_non_integer_masks(tmp_path):
+    ct = _ct_like()
+    ones = write_image(ct.with_array(np.ones(ct.shape, np.uint8)), tmp_path / "ones.nrrd")
+    with pytest.raises(InputError, match="covers every voxel") as err:
+        read_mask(ones, ct)
+    assert str(ones) in str(err.value)
+    labels = np.zeros(ct.shape, np.float32)
+    labels[1:3, 1:3, 1:3] = 20.7
+    path = write_image(ct.with_array(labels), tmp_path / "float.nrrd")
+    with pytest.raises(InputError, match=r"non-integer values \(e\.g\. 20\.7\)"):
+        read_mask(path, ct, label=20)
+    labels[0, 0, 0] = np.nan
+    path = write_image(ct.with_array(labels), tmp_path / "nan.nrrd")
+    with pytest.raises(InputError, match="NaN"):
+        read_mask(path, ct)
 
 
 # ---------------------------------------------------------------------------------------
