@@ -555,3 +555,35 @@ def test_item17_durable_writes_fsync_file_and_folder(tmp_path, monkeypatch):
         raise RuntimeError("disk full")
     assert not (tmp_path / "x.bin").exists()
     assert not list(tmp_path.glob("*.part*"))
+
+
+# ---------------------------------------------------------------------------------------
+# Item 7: side files never replace a file the command did not write
+
+
+def test_item7_segment_side_file_is_named_from_the_output_file(osteo_cmd, tmp_path):
+    pytest.importorskip("itk")
+    from osteoimaging.phantoms import CTProtocol, VertebraSpec, vertebra_ct
+
+    ct, _, _ = vertebra_ct(
+        VertebraSpec(hires_mm=0.2, scene_mm=0.4, seed=5), CTProtocol(spacing_mm=(0.5, 0.5, 1.0))
+    )
+    ct_path = write_image(ct, tmp_path / "ct.nrrd")
+    study = tmp_path / "study.json"
+    study.write_text('{"mine": true}\n')
+    out = tmp_path / "study.nii.d" / "L1.nrrd"
+    done = _run(osteo_cmd, "segment", str(ct_path), "--seed=-2,3,1", "--level", "L1",
+                "--out", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert study.read_text() == '{"mine": true}\n'
+    side = json.loads((tmp_path / "study.nii.d" / "L1.json").read_text())
+    assert side["level"] == "L1" and side["mask"] == "L1.nrrd"
+    # Again: its own side file is replaced; an unrelated file of that name is not.
+    again = _run(osteo_cmd, "segment", str(ct_path), "--seed=-2,3,1", "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    other = tmp_path / "body.json"
+    other.write_text("{}\n")
+    refused = _run(osteo_cmd, "segment", str(ct_path), "--seed=-2,3,1",
+                   "--out", str(tmp_path / "body.nii.gz"))  # fmt: skip
+    _one_error_line(refused, str(other), "not written by osteo segment")
+    assert other.read_text() == "{}\n" and not (tmp_path / "body.nii.gz").exists()
