@@ -427,13 +427,19 @@ def _client(client: Any, workers: int | None, scheduler: str | None) -> Any:
 def _quiet_on_interrupt() -> Iterator[None]:
     """On Ctrl-C, silence Dask's logging while the cluster shuts down (it reports every
     cancelled task and closed connection as a warning or error with a traceback)."""
-    import logging
+    import logging.config
 
     try:
         yield
     except KeyboardInterrupt:
-        for name in ("distributed", "tornado", "asyncio"):
-            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        silent = {"level": logging.CRITICAL + 1}  # third-party loggers, not ours
+        logging.config.dictConfig(
+            {
+                "version": 1,
+                "incremental": True,
+                "loggers": {name: silent for name in ("distributed", "tornado", "asyncio")},
+            }
+        )
         raise
 
 
