@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from osteoimaging.cohort import read_manifest, run_batch, sanitise_case_id
+from osteoimaging.cohort import read_manifest, run_batch
 from osteoimaging.cohort.jobs import mask_stats_job
 from osteoimaging.errors import InputError
 from osteoimaging.imageio import write_image
@@ -74,8 +75,11 @@ def test_manifest_reports_every_bad_row(phantoms):
         "d,ct0.nrrd,,,L1,,,,,",  # neither mask nor seed
         "e,ct0.nrrd,mask0.nrrd,20,L1,manual:-1,0,,,,",  # bad calibration (and too many fields)
         "f,ct0.nrrd,mask0.nrrd,20,L1,none,,old,X,",  # bad age and sex
-        "g/1,ct0.nrrd,mask0.nrrd,20,L1,,,,,",
-        "g 1,ct0.nrrd,mask0.nrrd,20,L1,,,,,",  # same id as g/1 once sanitised
+        "g1,ct0.nrrd,mask0.nrrd,20,L1,,,,,",
+        "G1,ct0.nrrd,mask0.nrrd,20,L1,,,,,",  # one folder on macOS and Windows
+        "h,ct0.nrrd,mask0.nrrd,20,/tmp/victim,,,,,",  # a level is a folder name: no path
+        "i,ct0.nrrd,mask0.nrrd,20;21,L1;..,,,,,",
+        "g1,ct0.nrrd,mask0.nrrd,20,L1,,,,,",  # the same id again
     ]
     with pytest.raises(InputError) as info:
         read_manifest(_manifest(phantoms, rows, "bad.csv"))
@@ -89,20 +93,32 @@ def test_manifest_reports_every_bad_row(phantoms):
         "row 7: 11 fields, header has 10",
         "row 8 (f): age 'old'",
         "row 8 (f): sex 'X'",
-        "row 10 (g_1): case id 'g_1' repeats row 9",
+        "row 10 (G1): case id 'G1' and row 9's 'g1' differ only in letter case",
+        "row 11 (h): level '/tmp/victim' is not a plain name",
+        "row 12 (i): level '..' is not a plain name",
+        "row 13 (g1): case id 'g1' repeats row 9",
     ):
         assert expected in msg
-    assert msg.count("\n") == 9  # one line per problem, all at once
+    assert msg.count("\n") == 12  # one line per problem, all at once
     no_ct = phantoms / "nocol.csv"
     no_ct.write_text("case_id,mask\na,mask0.nrrd\n")
     with pytest.raises(InputError, match="lacks the column"):
         read_manifest(no_ct)
 
 
-def test_case_ids_are_sanitised():
-    assert sanitise_case_id("../../etc/passwd") == "etc_passwd"
-    assert sanitise_case_id("Müller, Hans^1950") == "M_ller_Hans_1950"
-    assert sanitise_case_id(" .hidden") == "hidden"
+def test_case_folders_are_safe_unique_and_keep_unicode():
+    """Issue 14 items 1 and 16: plain ids are their own folder; others a safe name + hash."""
+    from osteoimaging.cohort import case_folder
+
+    assert case_folder("José") == "José" and case_folder("患者1") == "患者1"
+    assert case_folder("case_7") == "case_7"
+    for raw in ("../../etc/passwd", "Müller, Hans^1950", " .hidden", "a/b", "a b", "CON", ".."):
+        folder = case_folder(raw)
+        assert "/" not in folder and not folder.startswith(".") and folder not in ("", "..")
+        assert len(folder.encode()) <= 110
+    assert case_folder("../../etc/passwd").startswith("etc_passwd-")
+    assert case_folder("a/b") != case_folder("a b") != case_folder("a_b")
+    assert case_folder("a/b") == case_folder("a/b")  # the same id, the same folder (resume)
 
 
 # Small phantoms (1.8 ml "L1" bodies, far below an adult's): a 2 mm erosion leaves an ROI,
@@ -125,6 +141,8 @@ def direct_focal(phantoms) -> dict:
 
 
 def test_batch_with_a_corrupt_file_and_resume(phantoms, tmp_path, direct_focal):
+    from osteoimaging.cohort import case_folder
+
     rows = _good_rows(4)
     rows.insert(2, "broken,corrupt.nrrd,mask0.nrrd,20,L1,,fracture,70,F,s9")
     cases = read_manifest(_manifest(phantoms, rows, "batch.csv"))
@@ -135,7 +153,7 @@ def test_batch_with_a_corrupt_file_and_resume(phantoms, tmp_path, direct_focal):
     assert [e["case_id"] for e in errors] == ["broken"]
     assert "corrupt.nrrd" in errors[0]["reason"] and "corrupted" in errors[0]["reason"]
     results = _read_csv(out / "results.csv")
-    assert [r["case_id"] for r in results] == ["case_0", "case_1", "case_2", "case_3"]
+    assert [r["case_id"] for r in results] == ["case 0", "case 1", "case 2", "case 3"]
     assert {r["level"] for r in results} == {"L1"}
     assert results[1]["group"] == "fracture" and results[1]["sex"] == "M"
     assert results[0]["calibration"] == "manual"
@@ -143,10 +161,10 @@ def test_batch_with_a_corrupt_file_and_resume(phantoms, tmp_path, direct_focal):
     for key in ("focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm", "void_coverage"):
         assert float(results[0][key]) == direct_focal[key]
     assert int(results[0]["roi_voxels"]) == direct_focal["roi_voxels"]
-    level_dir = out / "cases" / "case_0" / "L1"
+    level_dir = out / "cases" / case_folder("case 0") / "L1"
     assert (level_dir / "results.json").is_file() and (level_dir / "maps").is_dir()
     # Same inputs and parameters: nothing recomputed (the failure is retried).
-    marker = out / "cases" / "case_0" / "done.json"
+    marker = out / "cases" / case_folder("case 0") / "done.json"
     stamp = marker.stat().st_mtime_ns
     again = run_batch(cases, out, params=FOCAL, workers=1)
     assert (again.computed, again.skipped, again.failed) == (0, 4, 1)
@@ -209,7 +227,7 @@ def test_kill_9_and_resume(phantoms, tmp_path, osteo_cmd):
         res.stdout
     )
     results = _read_csv(out / "results.csv")
-    assert [r["case_id"] for r in results] == [f"case_{i}" for i in range(6)]
+    assert [r["case_id"] for r in results] == [f"case {i}" for i in range(6)]
     for c, stamp in stamps.items():  # finished cases were not redone
         assert (out / "cases" / c / "done.json").stat().st_mtime_ns == stamp
     assert not list((out / "cases").glob(".*.tmp-*"))
@@ -278,15 +296,15 @@ def test_a_case_that_kills_its_worker_fails_alone(phantoms, tmp_path, monkeypatc
 
     cases = read_manifest(_manifest(phantoms, _good_rows(3), "crash.csv"))
     summary = run_batch(
-        cases, tmp_path / "out", job=crash_or_mask_stats, params={"crash": ["case_1"]}, workers=1
+        cases, tmp_path / "out", job=crash_or_mask_stats, params={"crash": ["case 1"]}, workers=1
     )
     assert summary.failed == 1
     errors = _read_csv(tmp_path / "out" / "errors.csv")
-    assert [e["case_id"] for e in errors] == ["case_1"]
+    assert [e["case_id"] for e in errors] == ["case 1"]
     assert "worker process died" in errors[0]["reason"]
     assert [r["case_id"] for r in _read_csv(tmp_path / "out" / "results.csv")] == [
-        "case_0",
-        "case_2",
+        "case 0",
+        "case 2",
     ]
 
 
@@ -405,3 +423,146 @@ def test_seed_point_cases_are_segmented_with_growcut(tmp_path):
     assert "row 2 (a): give a mask or seed points, not both" in msg
     assert "row 3 (b): labels belong to a mask" in msg
     assert "row 4 (c): seed '0,0' is not x,y,z" in msg
+
+
+# -- Issue 14 ---------------------------------------------------------------------------
+
+
+def _case_dict(phantoms: Path, **over) -> dict:
+    case = {
+        "case_id": "x",
+        "folder": "x",
+        "ct": str(phantoms / "ct0.nrrd"),
+        "mask": str(phantoms / "mask0.nrrd"),
+        "labels": [20],
+        "seeds": None,
+        "levels": ["L1"],
+        "calibration": "none",
+        "covariates": {},
+    }
+    return {**case, **over}
+
+
+def test_item1_no_manifest_value_writes_outside_the_output_folder(phantoms, tmp_path):
+    """A level or case id holding a path is refused (manifest) or kept inside (folder)."""
+    from osteoimaging.cohort.batch import run_case
+    from osteoimaging.cohort.jobs import job_id
+
+    victim = tmp_path / "victim"
+    rows = [
+        f"a,ct0.nrrd,mask0.nrrd,20,{victim},,,,,",
+        "b,ct0.nrrd,mask0.nrrd,20,../../victim,,,,,",
+    ]
+    with pytest.raises(InputError) as info:
+        read_manifest(_manifest(phantoms, rows, "escape.csv"))
+    assert f"row 2 (a): level '{victim}' is not a plain name" in str(info.value)
+    assert "row 3 (b): level '../../victim' is not a plain name" in str(info.value)
+    (escaping,) = read_manifest(
+        _manifest(phantoms, ["../../victim,ct0.nrrd,mask0.nrrd,20,L1,,,,,"])
+    )
+    assert escaping.case_id == "../../victim" and "/" not in escaping.folder
+    # The per-case task refuses such values too (a job given a hand-made case dict).
+    cases = tmp_path / "out" / "cases"
+    cases.mkdir(parents=True)
+    for bad in ({"levels": [str(victim)]}, {"folder": "../victim"}, {"levels": [".."]}):
+        outcome = run_case(
+            _case_dict(phantoms, **bad), str(cases), {}, mask_stats_job, job_id(mask_stats_job)
+        )
+        assert outcome["status"] == "failed" and "not a plain name" in outcome["reason"]
+    assert not victim.exists() and not (tmp_path / "out" / "victim").exists()
+
+
+def test_item2_resume_sees_a_changed_detached_data_file(phantoms, tmp_path):
+    """.mhd + .raw: changing only the voxels in the .raw must redo the case."""
+    import SimpleITK as sitk
+
+    from osteoimaging.cohort.batch import run_case
+    from osteoimaging.cohort.hashing import file_digest
+    from osteoimaging.cohort.jobs import job_id
+
+    image = sitk.ReadImage(str(phantoms / "ct0.nrrd"))
+    ct = tmp_path / "ct.mhd"
+    sitk.WriteImage(image, str(ct), False)
+    raw = tmp_path / "ct.raw"
+    assert raw.is_file()
+    case = _case_dict(phantoms, ct=str(ct))
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    name = job_id(mask_stats_job)
+    first = run_case(case, str(cases), {}, mask_stats_job, name)
+    assert first["status"] == "computed", first
+    assert run_case(case, str(cases), {}, mask_stats_job, name)["status"] == "skipped"
+    array = sitk.GetArrayFromImage(image) + 100  # every voxel +100 HU, header unchanged
+    raw.write_bytes(array.astype(array.dtype.newbyteorder("<")).tobytes())
+    second = run_case(case, str(cases), {}, mask_stats_job, name)
+    assert second["status"] == "computed"
+    assert second["rows"][0]["mean_hu"] == pytest.approx(first["rows"][0]["mean_hu"] + 100)
+    # NRRD with a detached data file, by name pattern too.
+    (tmp_path / "d001.raw").write_bytes(b"a")
+    (tmp_path / "d002.raw").write_bytes(b"b")
+    nhdr = tmp_path / "v.nhdr"
+    nhdr.write_text(
+        "NRRD0004\ntype: uchar\ndimension: 3\nsizes: 1 1 2\nencoding: raw\n"
+        "data file: d%03d.raw 1 2 1 2\n"
+    )
+    before = file_digest(nhdr)
+    (tmp_path / "d002.raw").write_bytes(b"c")
+    assert file_digest(nhdr) != before
+
+
+def test_item16_unicode_case_ids_and_item17_permissions(phantoms, tmp_path):
+    """Ids stay as written in results.csv; folders are safe, unique and readable (umask)."""
+    rows = [
+        f"{cid},ct0.nrrd,mask0.nrrd,20,L1,,,,,"
+        for cid in ("José", "患者1", "g/1", "g 1", "../../up")
+    ]
+    cases = read_manifest(_manifest(phantoms, rows, "unicode.csv"))
+    old = os.umask(0o022)
+    try:
+        summary = run_batch(cases, tmp_path / "out", job=mask_stats_job, workers=1)
+    finally:
+        os.umask(old)
+    assert summary.computed == 5, summary.errors
+    out = tmp_path / "out"
+    with (out / "results.csv").open(encoding="utf-8", newline="") as fh:
+        results = list(csv.DictReader(fh))
+    assert [r["case_id"] for r in results] == ["José", "患者1", "g/1", "g 1", "../../up"]
+    folders = {p.name for p in (out / "cases").iterdir() if not p.name.startswith(".")}
+    assert folders == {c.folder for c in cases} and len(folders) == 5
+    assert {"José", "患者1"} <= folders
+    assert all((out / "cases" / f / "done.json").is_file() for f in folders)
+    assert not (tmp_path / "up").exists()
+    for path in (out / "cases" / "José", out / "cases" / "José" / "L1"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o755, path
+    for path in (out / "results.csv", out / "cases" / "José" / "done.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_item11_ctrl_c_cancels_cleanly_and_keeps_finished_cases(phantoms, tmp_path, osteo_cmd):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C: one line, exit 130,
+    finished cases in results.csv, no Dask traceback; the next run does the rest."""
+    manifest = _manifest(phantoms, _good_rows(8), "sigint.csv")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "Testing")]))
+    cmd = [*osteo_cmd, "batch", str(manifest), "--out", str(out), "--workers", "2",
+           "--job", "batch_test_jobs:slow_mask_stats", "--param", "delay_s=1.0"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while len(_done(out)) < 2:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("osteo: cancelled: batch interrupted"), stderr
+    kept = [r["case_id"] for r in _read_csv(out / "results.csv")]
+    assert len(kept) >= 2 and kept == [f"case {i}" for i in range(8) if f"case {i}" in kept]
+    assert set(kept) == {c.case_id for c in read_manifest(manifest) if c.folder in _done(out)}
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert f"{8 - len(kept)} computed, {len(kept)} already done" in res.stdout

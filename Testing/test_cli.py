@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,8 +85,109 @@ def test_bad_input_exits_2_with_one_line(osteo_cmd, tmp_path, case):
 
 
 def test_debug_flag_shows_traceback(osteo_cmd, tmp_path):
+    """Issue 14 item 14: ``--debug`` adds the traceback and keeps the exit code."""
     out = run(osteo_cmd, "--debug", "info", str(tmp_path / "none.nrrd"))
-    assert out.returncode != 0 and "Traceback" in out.stderr
+    assert out.returncode == 2 and "Traceback" in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("osteo: error: ")
+
+
+# -- Issue 12 item 1: a core install whose CLI works -----------------------------------
+
+
+def _fresh(code: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def test_version_and_help_import_no_subcommand_module():
+    """``osteo --version``/``--help`` import neither the sub-commands nor numpy/SimpleITK
+    (start-up ≤ 0.5 s); ``osteo CMD`` imports only that command's module."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from osteoimaging.cli.main import main\n"
+        "for argv in (['--version'], ['--help']):\n"
+        "    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "        main(argv)\n"
+        "heavy = {'numpy', 'SimpleITK', 'pandas', 'scipy', 'matplotlib'} & set(sys.modules)\n"
+        "cli = sorted(m for m in sys.modules if m.startswith('osteoimaging.cli.'))\n"
+        "print(sorted(heavy), cli)\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['info', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('osteoimaging.cli.')))\n"
+    )
+    done = _fresh(code)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == "[] ['osteoimaging.cli.main']"
+    assert second == "['osteoimaging.cli.info', 'osteoimaging.cli.main']"
+
+
+def test_command_table_matches_the_modules():
+    """main.COMMANDS (what --help lists without importing) is what each module registers."""
+    import argparse
+
+    from osteoimaging.cli.main import COMMANDS, build_parser
+
+    for name, spec in COMMANDS.items():
+        parser = build_parser(name)
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        helps = {a.dest: a.help for a in sub._choices_actions}
+        assert helps[name] == spec.help, name
+        assert sub.choices[name].prog == f"osteo {name}"
+    import osteoimaging.cli as package
+
+    modules = {
+        p.stem for p in Path(package.__file__).parent.glob("*.py") if p.stem not in ("main",)
+    } - {"__init__"}
+    assert modules == {spec.module.rsplit(".", 1)[1] for spec in COMMANDS.values()}
+
+
+@pytest.fixture
+def without_pandas(tmp_path) -> dict:
+    """An environment in which ``import pandas`` fails as in a core install."""
+    fake = tmp_path / "shadow" / "pandas"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'pandas'\", name='pandas')\n"
+    )
+    path = os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])
+    return dict(os.environ, PYTHONPATH=path)
+
+
+def test_a_command_needing_a_missing_extra_exits_2_with_one_line(
+    osteo_cmd, tmp_path, without_pandas
+):
+    env = without_pandas
+    table = tmp_path / "r.csv"
+    table.write_text("case_id,x\na,1\n")
+    done = subprocess.run(
+        [*osteo_cmd, "stats", "describe", str(table)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        "osteo: error: osteo stats needs the 'cohort' extra: pip install 'osteoimaging[cohort]'"
+    )
+    done = subprocess.run(
+        [*osteo_cmd, "radiomics", "apply", "m.json", "f.csv", "--out", "s.csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 2 and "needs the 'radiomics' extra" in done.stderr
+    # Help still works: the summary and what to install.
+    done = subprocess.run([*osteo_cmd, "stats", "--help"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "pip install 'osteoimaging[cohort]'" in done.stdout
+    # Commands of the core are not affected by the missing extra.
+    vol = Volume(np.arange(60, dtype=np.int16).reshape(3, 4, 5) - 100)
+    path = write_image(vol, tmp_path / "v.nrrd")
+    done = subprocess.run([*osteo_cmd, "info", str(path)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    for command in ("--help", "info --help", "focal --help", "demo --help", "batch --help"):
+        done = subprocess.run(
+            [*osteo_cmd, *command.split()], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0 and "usage: osteo" in done.stdout, (command, done.stderr)
 
 
 def test_phantom_command_writes_ct_mask_truth(osteo_cmd, tmp_path):

@@ -152,14 +152,17 @@ def test_plausible_ct_passes():
 
 def test_mask_geometry_mismatch_and_resampling(tmp_path):
     ct = _ct()
-    mask = Volume(np.ones((4, 5, 6), np.uint8), spacing=(1.0, 1.0, 2.0), origin=ct.origin)
+    arr = np.ones((4, 5, 6), np.uint8)
+    arr[:, :, 0] = 0  # a mask covering the whole CT is refused (not a segmentation)
+    mask = Volume(arr, spacing=(1.0, 1.0, 2.0), origin=ct.origin)
     path = write_image(mask, tmp_path / "mask.nrrd")
     with pytest.raises(InputError, match="differs from the image grid") as err:
         read_mask(path, ct)
     _one_line_naming(err, path)
     resampled = read_mask(path, ct, resample=True)
     assert resampled.same_geometry(ct)
-    assert resampled.array.dtype == bool and resampled.array.all()
+    assert resampled.array.dtype == bool
+    assert not resampled.array[:, :, 0].any() and resampled.array[:, :, 3:].all()
 
 
 def test_empty_mask_and_absent_label(tmp_path):

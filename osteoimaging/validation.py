@@ -6,6 +6,7 @@ naming the file and the problem.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -55,14 +56,78 @@ def check_finite_spacing(volume: Volume, path: str | Path | None = None) -> None
         raise InputError(f"invalid voxel spacing {format_triplet(volume.spacing)} mm", path)
 
 
-def mask_from_label(labels: Volume, label: int | None, path: str | Path | None = None) -> Volume:
-    """A boolean mask from a label map: voxels equal to ``label`` (or > 0 if None)."""
-    arr = labels.array
+#: More distinct values than this in a "mask" make it an image, not a label map
+#: (TotalSegmentator's largest label map has 117 labels).
+MAX_LABELS = 1000
+
+
+def parse_label_values(text: str, option: str = "label values") -> list[int]:
+    """``"1,2,20"`` → ``[1, 2, 20]``; InputError for anything that is not an integer.
+
+    ``20.7`` is refused rather than truncated to 20, and ``nan`` rather than crashing.
+    """
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            number = float(part)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number != int(number):
+            raise InputError(f"{option}: '{part}' is not an integer label value (in '{text}')")
+        values.append(int(number))
+    if not values:
+        raise InputError(f"{option}: no label value in '{text}'")
+    return values
+
+
+def _check_label_map(arr: np.ndarray, path: str | Path | None) -> np.ndarray:
+    """The label map as integers; refuse non-integer values, images and negative labels."""
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.bool_)):
+        finite = np.isfinite(arr)
+        if not finite.all():
+            raise InputError(
+                f"mask has {int((~finite).sum())} NaN or infinite values; expected a label map",
+                path,
+            )
         rounded = np.rint(arr)
-        if not np.allclose(rounded, arr):
-            raise InputError("mask has non-integer values; expected a label map", path)
+        off = rounded != arr
+        if off.any():
+            example = float(arr[off].flat[0])
+            raise InputError(
+                f"mask has non-integer values (e.g. {example:g}); expected a label map", path
+            )
         arr = rounded.astype(np.int64)
+    if arr.dtype != np.bool_ and arr.size and int(arr.min()) < 0:
+        raise InputError(
+            f"mask has negative values (min {int(arr.min())}): an image such as a CT, not a "
+            "mask or label map",
+            path,
+        )
+    if arr.dtype == np.bool_ or not arr.size or int(arr.max()) - int(arr.min()) < MAX_LABELS:
+        return arr
+    sample = arr[:: max(1, arr.shape[0] // 16)]
+    span = int(sample.max()) - int(sample.min())
+    if span < 1 << 24:
+        distinct = int(np.count_nonzero(np.bincount((sample - sample.min()).ravel())))
+    else:
+        distinct = np.unique(sample).size
+    if distinct > MAX_LABELS:
+        raise InputError(
+            f"mask has more than {distinct} distinct values: an image, not a mask or label map",
+            path,
+        )
+    return arr
+
+
+def mask_from_label(labels: Volume, label: int | None, path: str | Path | None = None) -> Volume:
+    """A boolean mask from a label map: voxels equal to ``label`` (or > 0 if None).
+
+    Refuses what is not a label map (negative, non-integer, NaN or too many distinct
+    values: e.g. the CT itself), an empty mask and a mask covering the whole image.
+    """
+    arr = _check_label_map(labels.array, path)
     if label is None:
         mask = arr > 0
     else:
@@ -76,6 +141,12 @@ def mask_from_label(labels: Volume, label: int | None, path: str | Path | None =
             )
     if not mask.any():
         raise InputError("mask is empty (no foreground voxel)", path)
+    if mask.all():
+        raise InputError(
+            f"mask covers every voxel of the image ({labels.describe()}): not a segmentation"
+            " of a vertebral body",
+            path,
+        )
     return labels.with_array(mask)
 
 
@@ -90,22 +161,32 @@ def resample_mask_to(mask: Volume, reference: Volume) -> Volume:
     return Volume.from_sitk(out, **mask.metadata)
 
 
+def _grid(volume: Volume, with_direction: bool) -> str:
+    text = f"{volume.describe()}, origin {format_triplet(volume.origin)}"
+    if with_direction:
+        rows = "; ".join(" ".join(f"{v:.4g}" for v in row) for row in volume.direction)
+        text += f", direction {rows}"
+    return text
+
+
 def check_mask_geometry(
     mask: Volume, image: Volume, mask_path: str | Path | None = None, *, resample: bool = False
 ) -> Volume:
     """Return ``mask`` on ``image``'s grid or fail if the grids differ.
 
     With ``resample=True`` a mask on another grid is resampled by nearest neighbour
-    (the caller asked for it explicitly: ``--resample-mask``).
+    (the caller asked for it explicitly: ``--resample-mask``). The message shows the
+    direction cosines when they differ (two grids may differ only there).
     """
     if mask.same_geometry(image):
         return mask
     if resample:
         return resample_mask_to(mask, image)
+    directions = not np.allclose(mask.direction, image.direction, atol=1e-4)
     raise InputError(
-        f"mask grid ({mask.describe()}, origin {format_triplet(mask.origin)}) differs from the "
-        f"image grid ({image.describe()}, origin {format_triplet(image.origin)}); pass "
-        "--resample-mask to resample it by nearest neighbour",
+        f"mask grid ({_grid(mask, directions)}) differs from the image grid "
+        f"({_grid(image, directions)}); pass --resample-mask to resample it by nearest "
+        "neighbour",
         mask_path,
     )
 

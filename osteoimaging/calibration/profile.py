@@ -197,6 +197,12 @@ def load_profile(path: str | Path) -> CalibrationProfile:
     """Read a profile written by :func:`save_profile`; clear errors for anything else."""
     path = Path(path)
     data = read_json_document(path, PROFILE_FORMAT, "calibration profile")
+    if not isinstance(data.get("fit"), dict):
+        kind = type(data.get("fit")).__name__ if "fit" in data else "missing"
+        raise InputError(
+            f"calibration profile's 'fit' must be an object with slope and intercept ({kind})",
+            path,
+        )
     try:
         fit = CalibrationFit.from_dict(data["fit"])
         profile = CalibrationProfile(
@@ -217,7 +223,7 @@ def load_profile(path: str | Path) -> CalibrationProfile:
             qa=data.get("qa") or {},
         )
         profile.calibration()
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"calibration profile is incomplete or invalid ({exc})", path) from exc
     if profile.qa.get("status", OK) != OK:
         logger.warning(

@@ -51,10 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import distributed  # noqa: F401  (the 'cohort' extra: fail before anything is written)
+
+    from osteoimaging.atomic import check_output_path
     from osteoimaging.cohort import read_manifest, resolve_job, run_batch
 
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
+    check_output_path(args.out, folder=True)
     cases = read_manifest(args.manifest)
     job = resolve_job(args.job)
     params: dict = {}

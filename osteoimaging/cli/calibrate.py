@@ -6,6 +6,7 @@ import argparse
 import datetime as _dt
 import re
 
+from osteoimaging.atomic import check_output_path
 from osteoimaging.calibration import (
     internal_calibration,
     list_presets,
@@ -20,7 +21,7 @@ from osteoimaging.calibration.inserts import (
 from osteoimaging.cli.args import parse_point, parse_point_list
 from osteoimaging.errors import InputError
 from osteoimaging.imageio import read_image
-from osteoimaging.validation import check_mask_geometry, read_ct
+from osteoimaging.validation import check_mask_geometry, parse_label_values, read_ct
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -92,25 +93,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _scans_from_images(args: argparse.Namespace, n_inserts: int) -> list[list[float]]:
     scans = []
     values = (
-        [int(v) for v in parse_point_list(args.insert_labels)]
+        parse_label_values(args.insert_labels, "--insert-labels")
         if args.insert_labels
         else list(range(1, n_inserts + 1))
     )
+    if not args.inserts and not args.centre:
+        raise InputError("with --ct, give --inserts LABELMAP or --centre X,Y,Z per insert")
     if args.inserts and len(args.inserts) != len(args.ct):
         raise InputError(f"{len(args.ct)} --ct but {len(args.inserts)} --inserts; one per CT")
     for n, ct_path in enumerate(args.ct):
         ct = read_ct(ct_path)
-        if args.inserts:
-            labels = check_mask_geometry(read_image(args.inserts[n]), ct, args.inserts[n])
-            found = measure_insert_labels(ct, labels, values)
-        elif args.centre:
-            centres = [parse_point(c) for c in args.centre]
-            centres_lps = [(-x, -y, z) for x, y, z in centres]
-            found = measure_insert_centres(ct, centres_lps, args.radius_mm, args.length_mm)
-        else:
-            raise InputError("with --ct, give --inserts LABELMAP or --centre X,Y,Z per insert")
+        source = args.inserts[n] if args.inserts else ct_path
+        try:
+            found = _measure_inserts(args, ct, source, values)
+        except InputError as exc:  # the insert helpers know no file name
+            if exc.path is not None:
+                raise
+            raise InputError(exc.problem, source) from exc
         scans.append([m.mean_hu for m in found])
     return scans
+
+
+def _measure_inserts(args: argparse.Namespace, ct, source: str, values: list[int]) -> list:
+    """Mean HU per insert: from the label map ``source``, else from the --centre points."""
+    if args.inserts:
+        labels = check_mask_geometry(read_image(source), ct, source)
+        return measure_insert_labels(ct, labels, values)
+    centres = [parse_point(c) for c in args.centre]
+    centres_lps = [(-x, -y, z) for x, y, z in centres]
+    return measure_insert_centres(ct, centres_lps, args.radius_mm, args.length_mm)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.out:
         raise InputError("give --out PROFILE.json")
+    check_output_path(args.out)
     fields = {
         "scanner": args.scanner,
         "kvp": args.kvp,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from osteoimaging.cli.args import parse_point, parse_point_list
+from osteoimaging.cli.args import parse_point
 from osteoimaging.errors import InputError
 from osteoimaging.focal.parameters import AGGREGATIONS, MASK_RESAMPLING, MODES, FocalParameters
 
@@ -192,7 +192,7 @@ def bodies_from_args(args: argparse.Namespace, ct) -> dict:
     from osteoimaging.case.request import BodySource, check_label_value
     from osteoimaging.imageio import read_image
     from osteoimaging.segmentation.labels import label_for_level
-    from osteoimaging.validation import check_mask_geometry, read_mask
+    from osteoimaging.validation import check_mask_geometry, parse_label_values, read_mask
 
     given = [name for name in ("mask", "labels", "seed") if getattr(args, name)]
     if len(given) != 1:
@@ -225,7 +225,7 @@ def bodies_from_args(args: argparse.Namespace, ct) -> dict:
             read_image(args.body_labels), ct, args.body_labels, resample=args.resample_mask
         )
     if args.label_values:
-        values = [check_label_value(v) for v in parse_point_list(args.label_values)]
+        values = parse_label_values(args.label_values, "--label-values")
     elif levels:
         values = [label_for_level(level, args.label_scheme) for level in levels]
     else:
@@ -312,10 +312,14 @@ def dicom_source(args: argparse.Namespace, ct):
 
 
 def run(args: argparse.Namespace) -> int:
+    from osteoimaging.atomic import check_output_path
     from osteoimaging.case import measure_case
     from osteoimaging.case.outputs import write_case_dicom_outputs, write_case_outputs
     from osteoimaging.progress import TqdmProgress
 
+    check_output_path(args.out, folder=True)
+    if args.dicom_out:
+        check_output_path(args.dicom_out, folder=True)
     request = request_from_args(args)
     source = dicom_source(args, request.ct)
     with TqdmProgress("focal") as progress:

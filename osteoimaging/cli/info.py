@@ -35,11 +35,27 @@ def image_info(path: str, series: str | None = None) -> dict:
         "origin_mm": list(vol.origin),
         "direction": vol.direction.round(6).tolist(),
         "dtype": str(arr.dtype),
-        "min": float(np.min(arr)),
-        "max": float(np.max(arr)),
-        "mean": float(np.mean(arr)),
+        **_value_range(arr),
         **{k: vol.metadata[k] for k in keep if k in vol.metadata},
     }
+
+
+def _value_range(arr: np.ndarray) -> dict:
+    """Min, max and mean of the finite voxels, and how many are NaN or infinite."""
+    if not np.issubdtype(arr.dtype, np.floating):
+        return {"min": float(arr.min()), "max": float(arr.max()), "mean": float(arr.mean())}
+    finite = np.isfinite(arr)
+    values = arr[finite] if not finite.all() else arr
+    nan = float("nan")
+    out = {
+        "min": float(values.min()) if values.size else nan,
+        "max": float(values.max()) if values.size else nan,
+        "mean": float(values.mean()) if values.size else nan,
+    }
+    if not finite.all():
+        out["nan_voxels"] = int(np.isnan(arr).sum())
+        out["inf_voxels"] = int(np.isinf(arr).sum())
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"values    {info['min']:g} .. {info['max']:g} (mean {info['mean']:.4g}, {info['dtype']})"
     )
+    if "nan_voxels" in info:
+        print(
+            f"          {info['nan_voxels']} NaN and {info['inf_voxels']} infinite voxels "
+            "(not counted above)"
+        )
     for key in ("format", "modality", "manufacturer", "kvp", "kernel", "slice_thickness_mm"):
         if key in info:
             print(f"{key:<9} {info[key]}")

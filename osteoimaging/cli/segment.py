@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 
-from osteoimaging.atomic import write_json
+from osteoimaging.atomic import check_output_path, write_json
 from osteoimaging.cli.args import parse_point
-from osteoimaging.imageio import write_image
+from osteoimaging.errors import InputError
+from osteoimaging.imageio import WRITE_SUFFIXES, write_image
 from osteoimaging.progress import TqdmProgress
 from osteoimaging.segmentation import ras_to_lps, segment_vertebral_body
 from osteoimaging.validation import read_ct
@@ -38,7 +41,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: The ``format`` tag of the JSON side file written next to the mask.
+SIDECAR_FORMAT = "osteoimaging-segmentation"
+
+
+def sidecar_path(out: str | Path) -> Path:
+    """The side file of mask ``out``: its own file name with ``.json`` for the image suffix
+    (``study.nii.d/L1.nrrd`` → ``study.nii.d/L1.json``); InputError for another suffix."""
+    out = Path(out)
+    name = out.name
+    for suffix in sorted(WRITE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return out.with_name(name[: -len(suffix)] + ".json")
+    allowed = ", ".join(WRITE_SUFFIXES)
+    raise InputError(f"cannot write a mask as '{out.suffix}' (use {allowed})", out)
+
+
+def check_sidecar(path: Path) -> None:
+    """Refuse to replace a file at ``path`` that an earlier ``osteo segment`` did not write."""
+    if not path.exists():
+        return
+    try:
+        ours = json.loads(path.read_text(encoding="utf-8")).get("format") == SIDECAR_FORMAT
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise InputError(
+            "exists and was not written by osteo segment; the mask's side file would replace "
+            "it (choose another --out name or move the file)",
+            path,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output_path(args.out)
+    sidecar = sidecar_path(args.out)
+    check_output_path(sidecar)
+    check_sidecar(sidecar)
     ct = read_ct(args.ct, series_uid=args.series, check_hu=not args.no_hu_check)
     seed_ras = parse_point(args.seed)
     with TqdmProgress("segment") as bar:
@@ -46,10 +85,11 @@ def run(args: argparse.Namespace) -> int:
             ct, ras_to_lps(seed_ras), level=args.level, progress=bar, path=args.ct
         )
     write_image(result.mask.with_array(result.mask.array.astype(np.uint8)), args.out)
-    sidecar = f"{args.out.rsplit('.nii', 1)[0].rsplit('.', 1)[0]}.json"
     write_json(
         sidecar,
         {
+            "format": SIDECAR_FORMAT,
+            "mask": Path(args.out).name,
             "level": result.level,
             "seed_ras_mm": list(seed_ras),
             "method": result.method,

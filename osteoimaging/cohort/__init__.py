@@ -2,15 +2,15 @@
 
 from osteoimaging.cohort.batch import BatchSummary, run_batch
 from osteoimaging.cohort.jobs import focal_job, mask_stats_job, resolve_job
-from osteoimaging.cohort.manifest import Case, read_manifest, sanitise_case_id
+from osteoimaging.cohort.manifest import Case, case_folder, read_manifest
 
 __all__ = [
     "BatchSummary",
     "Case",
+    "case_folder",
     "focal_job",
     "mask_stats_job",
     "read_manifest",
     "resolve_job",
     "run_batch",
-    "sanitise_case_id",
 ]

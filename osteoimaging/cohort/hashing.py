@@ -1,7 +1,9 @@
 """Content hashes that decide whether a case is already done (resumable batches).
 
-A case's hash covers the *content* of its input files (the CT file or every file of a
-DICOM folder, the mask, a calibration profile), the per-case inputs that change the
+A case's hash covers the *content* of its input files — every file the reader reads: the
+CT file with the detached data files of a ``.nhdr``/``.mhd`` header
+(:func:`osteoimaging.io_headers.data_files`), or every file of a DICOM folder; the mask
+likewise; a calibration profile — the per-case inputs that change the
 measurement (labels, seeds, level names, calibration), the job's identity, its
 parameters and the software version. Covariates (age, group, …) are not hashed: they
 are joined to the results at aggregation time, so editing them never forces a re-run.
@@ -16,18 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from osteoimaging._version import __version__
+from osteoimaging.io_headers import data_files
 
 _CHUNK = 1 << 20
 
 
 def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, or of a folder's files (relative names + bytes, sorted)."""
+    """SHA-256 of everything the image reader reads for ``path``.
+
+    A file: its bytes, then those of its detached data files (``.nhdr``/``.mhd``), each
+    preceded by its name relative to the header's folder. A folder: its files (relative
+    names + bytes, sorted).
+    """
     path = Path(path)
     h = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for f in files:
-        if path.is_dir():
-            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+    base = path if path.is_dir() else path.parent
+    files = data_files(path)
+    for n, f in enumerate(files):
+        if path.is_dir() or n > 0:
+            try:
+                name = f.resolve().relative_to(base.resolve()).as_posix()
+            except ValueError:
+                name = f.name
+            h.update(name.encode() + b"\0")
         with f.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
                 h.update(chunk)

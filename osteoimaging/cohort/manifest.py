@@ -5,13 +5,15 @@ Columns (header names are case-insensitive; spaces and hyphens count as ``_``):
 ==============  ========  =================================================================
 column          required  meaning
 ==============  ========  =================================================================
-case_id         yes       the case's name in outputs; sanitised to ``[A-Za-z0-9._-]``
+case_id         yes       the case's name in results.csv, kept as written (any Unicode);
+                          its folder is :func:`case_folder` of it
 ct              yes       CT image file or DICOM series folder (relative to the manifest)
 mask            one of    mask or label-map file (relative to the manifest)
 seed            one of    point(s) ``x,y,z`` inside the body, RAS mm as Slicer shows them
                           (as ``osteo segment --seed``), ``;`` between levels; GrowCut
 label           no        label value(s) in the mask, ``;`` between levels (default: > 0)
-level           no        level name(s) such as ``L1;L2`` (one result row per level)
+level           no        level name(s) such as ``L1;L2`` (one result row per level); each
+                          becomes a folder name, so only letters, digits, ``.``, ``_``, ``-``
 calibration     no        ``none`` (default), ``manual:SLOPE,INTERCEPT`` or a profile JSON
 group, age,     no        covariates: group (e.g. fracture/control), age (years), sex
 sex, match_id,            (``M``/``F``), matched-set id (case–control), scan–rescan subject
@@ -21,14 +23,18 @@ anything else   no        kept as a covariate and copied into ``results.csv``
 
 Every problem in every row is collected and reported at once in one
 :class:`~osteoimaging.errors.InputError`. Case ids come only from this file: nothing
-read from a DICOM header (patient name, ID, birth date) ever becomes a file name.
+read from a DICOM header (patient name, ID, birth date) ever becomes a file name. No
+value of the manifest can name a path outside the batch's output folder: case folders
+are :func:`case_folder` names and level names must already be plain names.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +54,13 @@ ALIASES = {
 }
 #: Columns interpreted by the batch; every other column is a covariate.
 INPUT_COLUMNS = ("case_id", "ct", "mask", "label", "seed", "level", "calibration")
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Runs of characters that never go into a file name (``\\w`` is Unicode-aware: letters and
+#: digits of every script stay).
+_UNSAFE = re.compile(r"[^\w.\-]+")
+#: Names Windows reserves for devices, in any case and with any extension.
+_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
+#: Longest folder name in UTF-8 bytes (file systems allow 255).
+MAX_NAME_BYTES = 100
 _SEXES = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 MAX_ID_LENGTH = 64
 
@@ -58,6 +70,7 @@ class Case:
     """One validated manifest row (paths absolute; one entry per level in the lists)."""
 
     case_id: str
+    folder: str
     ct: str
     mask: str | None
     labels: list[int | None]
@@ -71,6 +84,7 @@ class Case:
         """A plain, picklable dict: what the job function receives."""
         return {
             "case_id": self.case_id,
+            "folder": self.folder,
             "ct": self.ct,
             "mask": self.mask,
             "labels": list(self.labels),
@@ -81,9 +95,42 @@ class Case:
         }
 
 
-def sanitise_case_id(raw: str) -> str:
-    """A file-name-safe case id: runs of other characters become ``_``, no leading dot."""
-    return _SAFE.sub("_", raw.strip()).strip("._")[:MAX_ID_LENGTH]
+def safe_name(text: str) -> str:
+    """A file-name-safe form of ``text`` that keeps letters of every script.
+
+    NFC-normalised; runs of anything but letters, digits, ``.``, ``_`` and ``-`` become
+    ``_``; no leading or trailing ``.`` or ``_``; at most :data:`MAX_NAME_BYTES` bytes.
+    """
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", text.strip())).strip("._")
+    while len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        name = name[:-1].rstrip("._")
+    return name
+
+
+def _is_plain(name: str) -> bool:
+    return bool(name) and safe_name(name) == name and name.split(".")[0].lower() not in _RESERVED
+
+
+def case_folder(case_id: str) -> str:
+    """The folder name of a case: the id itself when it is a plain name (``José``,
+    ``患者1``, ``case_7``), else its safe form plus 8 hex digits of the id's SHA-256
+    (``case 0`` → ``case_0-…``, ``../x`` → ``x-…``), so that different ids never share
+    a folder and the same id always gets the same one (resumable)."""
+    case_id = unicodedata.normalize("NFC", case_id.strip())
+    if _is_plain(case_id):
+        return case_id
+    digest = hashlib.sha256(case_id.encode("utf-8")).hexdigest()[:8]
+    return f"{safe_name(case_id) or 'case'}-{digest}"
+
+
+def check_plain_name(name: str, what: str) -> str:
+    """``name`` if it can be used as one folder name as it is; ValueError otherwise."""
+    if not _is_plain(name):
+        raise ValueError(
+            f"{what} '{name}' is not a plain name (letters, digits, '.', '_', '-'; it "
+            "becomes a folder name inside the output folder)"
+        )
+    return name
 
 
 def _canonical(name: str) -> str:
@@ -133,12 +180,13 @@ def _row_problems(raw: dict[str, str], base: Path) -> tuple[list[str], dict[str,
     """Validate one row; return (problems, parsed fields)."""
     problems: list[str] = []
     out: dict[str, Any] = {}
-    raw_id = raw.get("case_id", "")
-    out["case_id"] = sanitise_case_id(raw_id)
-    if not raw_id.strip():
+    raw_id = unicodedata.normalize("NFC", raw.get("case_id", "").strip())
+    out["case_id"] = raw_id
+    out["folder"] = case_folder(raw_id)
+    if not raw_id:
         problems.append("case id is empty")
-    elif not out["case_id"]:
-        problems.append("case id has no usable character (letters, digits, . _ -)")
+    elif any(unicodedata.category(c) == "Cc" for c in raw_id):
+        problems.append("case id contains control characters")
     ct = raw.get("ct", "").strip()
     if not ct:
         problems.append("CT path is empty")
@@ -191,6 +239,11 @@ def _row_problems(raw: dict[str, str], base: Path) -> tuple[list[str], dict[str,
         else:
             levels = [f"label{lab}" if lab is not None else "mask" for lab in labels] or ["mask"]
     out["levels"] = levels
+    for level in levels:
+        try:
+            check_plain_name(level, "level")
+        except ValueError as exc:
+            problems.append(str(exc))
     if len(set(levels)) != len(levels):
         problems.append(f"level names repeat: {';'.join(levels)}")
     out["labels"] = labels or [None] * len(levels)
@@ -249,6 +302,7 @@ def read_manifest(path: str | Path) -> list[Case]:
     problems: list[str] = []
     cases: list[Case] = []
     seen: dict[str, int] = {}
+    folders: dict[str, tuple[int, str]] = {}
     for line_no, values in enumerate(rows[1:], start=2):
         if not any(v.strip() for v in values):
             continue
@@ -258,10 +312,18 @@ def read_manifest(path: str | Path) -> list[Case]:
         raw = dict(zip(header, values, strict=True))
         row_problems, parsed = _row_problems(raw, base)
         cid = parsed["case_id"]
+        folder_key = parsed["folder"].casefold()
         if cid and cid in seen:
-            row_problems.append(f"case id '{cid}' repeats row {seen[cid]} (after sanitising)")
+            row_problems.append(f"case id '{cid}' repeats row {seen[cid]}")
+        elif cid and folder_key in folders:
+            other_row, other_id = folders[folder_key]
+            row_problems.append(
+                f"case id '{cid}' and row {other_row}'s '{other_id}' differ only in letter "
+                "case; their folders would be one on macOS and Windows"
+            )
         elif cid:
             seen[cid] = line_no
+            folders[folder_key] = (line_no, cid)
         if row_problems:
             label = f"row {line_no}" + (f" ({cid})" if cid else "")
             problems.extend(f"{label}: {p}" for p in row_problems)
