@@ -175,9 +175,9 @@ def test_a_command_needing_a_missing_extra_exits_2_with_one_line(
         env=env,
     )
     assert done.returncode == 2 and "needs the 'radiomics' extra" in done.stderr
-    # Help still works: the summary and what to install.
+    # Help still works, with every option (the module imports pandas only when it runs).
     done = subprocess.run([*osteo_cmd, "stats", "--help"], capture_output=True, text=True, env=env)
-    assert done.returncode == 0 and "pip install 'osteoimaging[cohort]'" in done.stdout
+    assert done.returncode == 0 and "describe" in done.stdout and "report" in done.stdout
     # Commands of the core are not affected by the missing extra.
     vol = Volume(np.arange(60, dtype=np.int16).reshape(3, 4, 5) - 100)
     path = write_image(vol, tmp_path / "v.nrrd")

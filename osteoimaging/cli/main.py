@@ -50,7 +50,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "demo": Command("osteoimaging.cli.demo", "run on the bundled synthetic vertebra"),
     "focal": Command(
-        "osteoimaging.cli.focal", "focal osteoporosis defect maps and values of one vertebral body"
+        "osteoimaging.cli.focal", "focal osteoporosis defect maps and values of vertebral bodies"
     ),
     "info": Command("osteoimaging.cli.info", "print an image's geometry, value range and modality"),
     "phantom": Command(
@@ -74,7 +74,7 @@ COMMANDS: dict[str, Command] = {
     "validate": Command(
         "osteoimaging.cli.validate",
         "rerun the validation experiments (reproducibility, microarchitecture, …)",
-        "cohort",  # its tables use osteoimaging.stats (pandas)
+        "studies",  # its tables use osteoimaging.stats (pandas), binarisation scikit-image
     ),
 }
 
@@ -136,8 +136,10 @@ def missing_extra(exc: ModuleNotFoundError, command: str | None) -> str | None:
     extras = _extras_by_module().get(top)
     if not extras:
         return None
+    # The command's own extra installs everything the command needs (it may pull the
+    # module in through another extra, as 'studies' does with 'cohort').
     preferred = COMMANDS[command].extra if command in COMMANDS else None
-    return preferred if preferred in extras else extras[0]
+    return preferred or extras[0]
 
 
 def extra_message(command: str, extra: str) -> str:
