@@ -73,7 +73,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "validate": Command(
         "osteoimaging.cli.validate",
-        "rerun the validation experiments (reproducibility, microarchitecture, …)",
+        "rerun the validation studies (reproducibility, microarchitecture, …; source checkout only)",
         "studies",  # its tables use osteoimaging.stats (pandas), binarisation scikit-image
     ),
 }
