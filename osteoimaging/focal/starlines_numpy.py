@@ -97,7 +97,10 @@ def _chunks(lengths: np.ndarray, chunk_samples: int) -> list[tuple[int, int]]:
 
 # -- sampling ------------------------------------------------------------------------------
 def _trilinear(flat: np.ndarray, shape: tuple[int, int, int], x, y, z) -> np.ndarray:
-    """``_trilinear`` on arrays of positions: same floor, clamping and ``fz == 0`` case."""
+    """``_trilinear`` on arrays of positions: same floor, clamping and ``fz == 0`` case.
+
+    ``flat`` is the image raveled as float64 (the kernel multiplies its float32 values,
+    converted exactly, by float64 weights: the same products)."""
     nz, ny, nx = shape
     x0 = np.floor(x)
     y0 = np.floor(y)
@@ -105,17 +108,16 @@ def _trilinear(flat: np.ndarray, shape: tuple[int, int, int], x, y, z) -> np.nda
     fx = x - x0
     fy = y - y0
     fz = z - z0
-    x0 = np.clip(x0, 0, nx - 1).astype(np.int64)
-    y0 = np.clip(y0, 0, ny - 1).astype(np.int64)
-    z0 = np.clip(z0, 0, nz - 1).astype(np.int64)
+    x0 = np.minimum(np.maximum(x0.astype(np.int64), 0), nx - 1)
+    y0 = np.minimum(np.maximum(y0.astype(np.int64), 0), ny - 1)
+    z0 = np.minimum(np.maximum(z0.astype(np.int64), 0), nz - 1)
     x1 = np.minimum(x0 + 1, nx - 1)
     row00 = (z0 * ny + y0) * nx
     row01 = (z0 * ny + np.minimum(y0 + 1, ny - 1)) * nx
     gx = 1 - fx
     c00 = flat[row00 + x0] * gx + flat[row00 + x1] * fx
     c01 = flat[row01 + x0] * gx + flat[row01 + x1] * fx
-    c0 = c00 * (1 - fy) + c01 * fy
-    out = c0  # bilinear where fz == 0 (every sample in 2D mode)
+    out = c00 * (1 - fy) + c01 * fy  # bilinear where fz == 0 (every sample in 2D mode)
     m = np.flatnonzero(fz != 0.0)
     if m.size:
         z1 = np.minimum(z0[m] + 1, nz - 1)
@@ -126,7 +128,7 @@ def _trilinear(flat: np.ndarray, shape: tuple[int, int, int], x, y, z) -> np.nda
         c10 = flat[r10 + xm0] * gxm + flat[r10 + xm1] * fxm
         c11 = flat[r11 + xm0] * gxm + flat[r11 + xm1] * fxm
         c1 = c10 * (1 - fy[m]) + c11 * fy[m]
-        out[m] = c0[m] * (1 - fz[m]) + c1 * fz[m]
+        out[m] = out[m] * (1 - fz[m]) + c1 * fz[m]
     return out
 
 
@@ -134,21 +136,33 @@ def _sample_chunk(bmd_flat, roi_flat, grid, base, k_lo, k_hi, step):
     """Window samples of a chunk of lines: which are inside the ROI and their values.
 
     Returns (inside flags over the window samples, k of every window sample, values of the
-    inside samples in order)."""
+    inside samples in order). Positions are ``base + k·step`` as in ``_trace``; along an
+    axis the line does not move in (step exactly 0) that is the base itself."""
     nz, ny, nx = grid
     lengths = k_hi - k_lo
     total = int(lengths.sum())
     line = np.repeat(np.arange(len(lengths)), lengths)
     first = np.cumsum(lengths) - lengths
     k = np.arange(total, dtype=np.int64) + np.repeat(k_lo - first, lengths)
-    pos = [base[a][line] + k * step[a] for a in range(3)]
-    idx = [np.floor(p + 0.5).astype(np.int64) for p in pos]
+    pos = []
+    idx = []
     ok = np.ones(total, bool)
-    for i, n in zip(idx, (nx, ny, nz), strict=True):
-        ok &= (i >= 0) & (i < n)
-    flat = (idx[2][ok] * ny + idx[1][ok]) * nx + idx[0][ok]
+    for a, n in enumerate((nx, ny, nz)):
+        if step[a] == 0.0:
+            p_line = base[a]
+            i_line = np.floor(p_line + 0.5).astype(np.int64)
+            ok &= np.repeat((i_line >= 0) & (i_line < n), lengths)
+            pos.append(np.repeat(p_line, lengths))
+            idx.append(np.repeat(i_line, lengths))
+        else:
+            p = base[a][line] + k * step[a]
+            i = np.floor(p + 0.5).astype(np.int64)
+            ok &= (i >= 0) & (i < n)
+            pos.append(p)
+            idx.append(i)
+    sel = np.flatnonzero(ok)
     inside = np.zeros(total, bool)
-    inside[ok] = roi_flat[flat]
+    inside[sel] = roi_flat[(idx[2][sel] * ny + idx[1][sel]) * nx + idx[0][sel]]
     sel = np.flatnonzero(inside)
     values = _trilinear(bmd_flat, grid, pos[0][sel], pos[1][sel], pos[2][sel])
     return inside, k, values
@@ -328,7 +342,7 @@ def trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, pa
     entry = np.full(int(lengths.sum()), -1, np.int32)
     tables: list[tuple[np.ndarray, ...]] = []
     n_entries = 0
-    bmd_flat = np.ascontiguousarray(bmd, dtype=np.float32).ravel()
+    bmd_flat = np.asarray(bmd, dtype=np.float32).astype(np.float64).ravel()
     roi_flat = np.ascontiguousarray(roi, dtype=np.bool_).ravel()
     step = (du * d[0], du * d[1], du * d[2])
     for a, b in _chunks(lengths, chunk_samples):
