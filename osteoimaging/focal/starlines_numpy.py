@@ -328,9 +328,11 @@ def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
 
 # -- one lattice ---------------------------------------------------------------------------
 def trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, params,
-                     chunk_samples: int = CHUNK_SAMPLES) -> None:  # fmt: skip
+                     chunk_samples: int | None = None) -> None:  # fmt: skip
     """Trace one lattice and let every ROI voxel read it: ``_trace`` + ``_gather`` of
-    :mod:`.starlines` (same arguments; ``sums`` has arrays width, bmd_loss, bmc_loss, count)."""
+    :mod:`.starlines` (same arguments; ``sums`` has arrays width, bmd_loss, bmc_loss, count).
+    ``chunk_samples`` bounds the samples analysed at once (None: :data:`CHUNK_SAMPLES`)."""
+    chunk_samples = chunk_samples or CHUNK_SAMPLES
     d = axes[0]
     du, dv1, dv2 = steps
     line_mode = params.aggregation == "line"
