@@ -39,10 +39,10 @@ from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
 
 BACKENDS = ("numba", "numpy")
-# The numpy path against numba, warm, per vertebra (demo phantom, default parameters;
-# docs/benchmarks.md, "Focal star lines without numba").
+# The numpy path against numba with 2 threads, warm, per vertebra (demo phantom, default
+# parameters; docs/benchmarks.md, "Focal star lines without numba").
 NUMPY_SLOWDOWN = 4
-NUMPY_SECONDS_PER_VERTEBRA = 2.5
+NUMPY_SECONDS_PER_VERTEBRA = 2
 _announced = False
 
 
