@@ -77,7 +77,7 @@ HAND_PROFILES = [
 
 @pytest.mark.parametrize("depth", [0.0, 1.5, 2.0, 4.0, 9.5])
 def test_hand_profiles_equal_the_readable_rules(depth):
-    got = starlines_numpy.profile_voids(HAND_PROFILES, depth)
+    got = starlines_numpy.voids_of_profiles(HAND_PROFILES, depth)
     assert got == [_rules(p, depth) for p in HAND_PROFILES]
     if depth == 2.0:  # the ripple 1-2-1 merges into one void between the 10s
         assert got[5] == [(1.5, 4.5)]
@@ -89,9 +89,9 @@ def test_random_profiles_equal_the_readable_rules():
     batch = [np.round(rng.normal(size=rng.integers(0, 40)) * 3) for _ in range(600)]
     batch += [np.round(np.cumsum(rng.normal(size=60)) * 2) for _ in range(100)]  # walks
     for depth in (0.0, 1.5, 4.0, 10.0):
-        got = starlines_numpy.profile_voids(batch, depth)
+        got = starlines_numpy.voids_of_profiles(batch, depth)
         assert got == [_rules(p, depth) for p in batch]
-    assert sum(map(len, starlines_numpy.profile_voids(batch, 1.5))) > 500
+    assert sum(map(len, starlines_numpy.voids_of_profiles(batch, 1.5))) > 500
 
 
 # -- lattices: the numba kernels -----------------------------------------------------------

@@ -272,7 +272,7 @@ def find_voids(p: np.ndarray, run_of: np.ndarray, run_first: np.ndarray, min_dep
     return run[j], left, right
 
 
-def profile_voids(profiles, min_depth: float = 0.0) -> list[list[tuple[float, float]]]:
+def voids_of_profiles(profiles, min_depth: float = 0.0) -> list[list[tuple[float, float]]]:
     """Voids (left, right crossings in sample units) of each 1D profile, all at once."""
     arrays = [np.asarray(p, dtype=float).ravel() for p in profiles]
     lengths = np.array([len(a) for a in arrays], np.int64)
