@@ -1,20 +1,25 @@
-"""numba when installed (the fast path), else plain Python with the same code (slow)."""
+"""numba for the star-line kernels when it is installed; which path runs is decided per call.
+
+Importing this module is silent: without numba, ``njit`` is a no-op (the kernels stay
+importable as plain Python) and :mod:`osteoimaging.focal.starlines` runs the vectorised
+numpy path (:mod:`osteoimaging.focal.starlines_numpy`) instead, logging the slowdown once
+when it does. ``OSTEO_NO_NUMBA=1`` in the environment (read at every call) forces the numpy
+path with numba installed, for tests and benchmarks.
+"""
 
 from __future__ import annotations
+
+import os
+
+NO_NUMBA_ENV = "OSTEO_NO_NUMBA"
 
 try:  # pragma: no cover - exercised by whichever branch is installed
     from numba import njit, prange
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover
-    from osteoimaging.log import logger
-
     HAVE_NUMBA = False
     prange = range
-    logger.warning(
-        "numba is not installed: the star-line analysis runs as plain Python "
-        "(minutes per vertebra instead of about a second); pip install numba"
-    )
 
     def njit(*args, **kwargs):
         """No-op stand-in for ``numba.njit``."""
@@ -23,4 +28,14 @@ except ImportError:  # pragma: no cover
         return lambda f: f
 
 
-__all__ = ["HAVE_NUMBA", "njit", "prange"]
+def numba_disabled() -> bool:
+    """True when ``OSTEO_NO_NUMBA`` is set to anything but empty, 0, false or no."""
+    return os.environ.get(NO_NUMBA_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def use_numba() -> bool:
+    """numba is installed and not disabled by ``OSTEO_NO_NUMBA`` (read now)."""
+    return HAVE_NUMBA and not numba_disabled()
+
+
+__all__ = ["HAVE_NUMBA", "NO_NUMBA_ENV", "njit", "numba_disabled", "prange", "use_numba"]

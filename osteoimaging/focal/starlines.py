@@ -17,6 +17,11 @@ against the per-voxel reference (``Testing/focal_reference.py``).
 
 Coordinates here are continuous voxel indices (x, y, z) of the isotropic grid, arrays
 are indexed [z, y, x]; in-plane angle θ is measured from the grid's x axis towards y.
+
+Two implementations trace the lattices: the numba kernels below (the fast path) and
+:mod:`.starlines_numpy` (the same operations vectorised with numpy, for a Slicer without
+numba; same numbers, slower). :func:`star_line_backend` picks one per call: numba when it
+is installed, unless ``OSTEO_NO_NUMBA=1`` is set or ``backend="numpy"`` is passed.
 """
 
 from __future__ import annotations
@@ -26,9 +31,49 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from osteoimaging.focal._jit import njit, prange
+from osteoimaging.errors import InputError
+from osteoimaging.focal import starlines_numpy
+from osteoimaging.focal._jit import HAVE_NUMBA, NO_NUMBA_ENV, njit, prange, use_numba
 from osteoimaging.focal.parameters import FocalParameters
+from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
+
+BACKENDS = ("numba", "numpy")
+# The numpy path against numba with 2 threads, warm, per vertebra (demo phantom, default
+# parameters; docs/benchmarks.md, "Focal star lines without numba").
+NUMPY_SLOWDOWN = 4
+NUMPY_SECONDS_PER_VERTEBRA = 2
+_announced = False
+
+
+def star_line_backend(backend: str | None = None) -> str:
+    """The implementation to run: ``backend`` if given ("numba" or "numpy"), else "numba"
+    when it is installed and ``OSTEO_NO_NUMBA`` is not set (read at every call)."""
+    if backend is None:
+        return "numba" if use_numba() else "numpy"
+    if backend not in BACKENDS:
+        raise InputError(f"star-line backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "numba" and not HAVE_NUMBA:
+        raise InputError("star-line backend 'numba' asked for, but numba is not installed")
+    return backend
+
+
+def _announce(backend: str) -> None:
+    """Log once per process that the star lines run without numba, and what it costs."""
+    global _announced
+    if backend != "numpy" or _announced:
+        return
+    _announced = True
+    cost = (
+        f"about {NUMPY_SLOWDOWN}× slower (≈ {NUMPY_SECONDS_PER_VERTEBRA:g} s per vertebra), "
+        "same results"
+    )
+    if HAVE_NUMBA:
+        logger.info("star lines run with numpy (%s set or asked for): %s", NO_NUMBA_ENV, cost)
+    else:
+        logger.warning(
+            "numba is not installed: star lines run with numpy, %s; pip install numba", cost
+        )
 
 
 def directions(params: FocalParameters) -> np.ndarray:
@@ -360,12 +405,16 @@ def trace_orientation(
     sums: StarLineSums | None = None,
     centre: np.ndarray | None = None,
     box: tuple[np.ndarray, np.ndarray] | None = None,
+    backend: str | None = None,
 ) -> StarLineSums:
     """Add one orientation's values to ``sums`` (a new one if None) and return it.
 
     ``bmd`` is the filtered, calibrated image and ``roi`` the boolean ROI, both on the
-    isotropic grid ([z, y, x]); ``direction`` a unit vector (x, y, z).
+    isotropic grid ([z, y, x]); ``direction`` a unit vector (x, y, z); ``backend`` see
+    :func:`star_line_backend`.
     """
+    backend = star_line_backend(backend)
+    _announce(backend)
     if coords is None:
         coords = roi_coordinates(roi)
     if sums is None:
@@ -378,7 +427,8 @@ def trace_orientation(
     dv2 = 1.0 if params.mode == "2d" else dv1
     centre = np.round(coords.mean(axis=0)) if centre is None else np.asarray(centre, float)
     box = (coords.min(axis=0), coords.max(axis=0)) if box is None else box
-    lo, hi = _extent(coords, centre, np.stack([d, n1, n2]))
+    extent = starlines_numpy.extent if backend == "numpy" else _extent
+    lo, hi = extent(coords, centre, np.stack([d, n1, n2]))
     u0 = math.floor(lo[0] / du) - 1
     k1_0 = math.floor(lo[1] / dv1 + 0.5)
     k2_0 = math.floor(lo[2] / dv2 + 0.5)
@@ -389,7 +439,10 @@ def trace_orientation(
     shape = (nv2, nv1, nu)
     for j in range(params.line_phases):
         shifted = origin + (j / params.line_phases) * du * d
-        _trace_and_gather(
+        trace_and_gather = (
+            starlines_numpy.trace_and_gather if backend == "numpy" else _trace_and_gather
+        )
+        trace_and_gather(
             bmd, roi, coords, box, sums, shifted, (d, n1, n2), shape, (du, dv1, dv2), params
         )
     return sums
@@ -397,7 +450,8 @@ def trace_orientation(
 
 def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, params) -> None:
     """Trace one lattice (origin, axes d/n1/n2, steps in voxels) and let voxels read it;
-    ``box`` = (min, max) of the ROI voxel coordinates."""
+    ``box`` = (min, max) of the ROI voxel coordinates. The numba kernels;
+    :func:`.starlines_numpy.trace_and_gather` is the same with numpy."""
     d, n1, n2 = axes
     du, dv1, dv2 = steps
     nv2, nv1, nu = shape
@@ -427,8 +481,11 @@ def star_line_sums(
     roi: np.ndarray,
     params: FocalParameters,
     progress: ProgressCallback | None = None,
+    backend: str | None = None,
 ) -> StarLineSums:
-    """Trace every orientation of ``params`` (progress reported per orientation)."""
+    """Trace every orientation of ``params`` (progress reported per orientation) with
+    ``backend`` (None: numba when installed and not disabled; :func:`star_line_backend`)."""
+    backend = star_line_backend(backend)
     coords = roi_coordinates(roi)
     sums = StarLineSums.zeros(len(coords))
     centre = np.round(coords.mean(axis=0))
@@ -438,6 +495,6 @@ def star_line_sums(
     dirs = directions(params)
     for i, d in enumerate(dirs):
         report(progress, i / len(dirs), f"star lines {i + 1}/{len(dirs)}")
-        trace_orientation(bmd, roi, d, params, coords, sums, centre, box)
+        trace_orientation(bmd, roi, d, params, coords, sums, centre, box, backend)
     report(progress, 1.0, "star lines done")
     return sums
