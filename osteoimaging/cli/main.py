@@ -73,7 +73,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "validate": Command(
         "osteoimaging.cli.validate",
-        "rerun the validation studies (reproducibility, microarchitecture, …; source checkout only)",
+        "rerun the validation studies (reproducibility, microarchitecture, …; source "
+        "checkout only)",
         "studies",  # its tables use osteoimaging.stats (pandas), binarisation scikit-image
     ),
 }
