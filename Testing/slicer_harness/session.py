@@ -66,16 +66,25 @@ class _TrackedModules(types.ModuleType):
         return types.ModuleType.__getattribute__(self, name)
 
 
-class _HiddenPackages(importlib.abc.MetaPathFinder):
-    """Makes packages look not installed (import and distribution metadata)."""
+class _HidingFinder(importlib.abc.MetaPathFinder):
+    """Wraps a meta path finder so that it finds none of ``hidden`` (as if not installed)."""
 
-    def __init__(self, imports: set[str]):
-        self.imports = imports
+    def __init__(self, finder, hidden: set[str]):
+        self.finder, self.hidden = finder, hidden
 
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in self.imports:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
+        if name.split(".")[0] in self.hidden:
+            return None
+        find = getattr(self.finder, "find_spec", None)
+        return find(name, path, target) if find is not None else None
+
+    def invalidate_caches(self):
+        if hasattr(self.finder, "invalidate_caches"):
+            self.finder.invalidate_caches()
+
+    def find_distributions(self, *args, **kwargs):
+        find = getattr(self.finder, "find_distributions", None)
+        return find(*args, **kwargs) if find is not None else iter(())
 
 
 class _SourceCheckoutOnly(importlib.abc.MetaPathFinder):
@@ -139,7 +148,8 @@ class SlicerSession:
         """``packages`` maps distribution names to import names to make absent."""
         if not packages:
             return
-        sys.meta_path.insert(0, _HiddenPackages(set(packages.values())))
+        imports = set(packages.values())
+        sys.meta_path[:] = [_HidingFinder(f, imports) for f in sys.meta_path]
         for name in [n for n in sys.modules if n.split(".")[0] in packages.values()]:
             del sys.modules[name]
         hidden = {d.lower() for d in packages}
@@ -292,7 +302,7 @@ class SlicerSession:
     def close(self) -> None:
         import slicer
 
-        self.scene.Clear(True)  # while the modules still observe it, as at application exit
+        self.scene.Clear(0)  # while the modules still observe it, as at application exit
         for panel in self.panels.values():
             for combo in panel.findChildren(ctkwidgets.qMRMLNodeComboBox):
                 combo.release()
