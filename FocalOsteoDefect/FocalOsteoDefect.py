@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 from typing import Annotated
 
-# Started from a source checkout (--additional-module-paths <repo>/FocalOsteoDefect):
-# the packages live one folder up. An installed extension has them beside this file.
-if importlib.util.find_spec("osteoimaging") is None:
+# Started from a source checkout (--additional-module-paths <repo>/FocalOsteoDefect), the
+# packages osteoimaging and OsteoImagingGui are one folder up; an installed extension has
+# them beside this file (on sys.path already).
+if importlib.util.find_spec("OsteoImagingGui") is None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import slicer
@@ -80,7 +81,7 @@ def registerSampleData():
         uris=demo_cache_uri(slicer.mrmlScene),
         fileNames=DEMO_FILE_NAME,
         nodeNames=SAMPLE_NAME,
-        thumbnailFileName=str(Path(__file__).parent / "Resources" / "Icons" / "FocalOsteoDefect.png"),
+        thumbnailFileName=str(Path(__file__).parent / "Resources/Icons/FocalOsteoDefect.png"),
         customDownloader=loadDemoVertebra,
     )
 
@@ -196,7 +197,8 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
             warn(_("numba is not installed: measuring without it, which is slower."))
         title = _("Measuring {level}").format(level=p.level)
         buttons = (self.ui.applyButton, self.ui.recomputeButton)
-        run = self.runWork(title, lambda progress: self.logic.process(p, progress, recompute), buttons)
+        work = lambda progress: self.logic.process(p, progress, recompute)  # noqa: E731
+        run = self.runWork(title, work, buttons)
         if run is not None:
             self.logic.showMap(p.inputVolume, p.level, p.displayedMap.value, p.overlayOpacity)
 
@@ -305,7 +307,9 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         )
         numba = importlib.util.find_spec("numba") is not None
         logging.info(
-            "Focal defect %s measured in %.1f s%s", p.level, time.perf_counter() - start,
+            "Focal defect %s measured in %.1f s%s",
+            p.level,
+            time.perf_counter() - start,
             "" if numba else " (without numba)",
         )
         return run

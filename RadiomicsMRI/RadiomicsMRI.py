@@ -16,9 +16,10 @@ import unittest
 from pathlib import Path
 from typing import Annotated
 
-# Started from a source checkout (--additional-module-paths <repo>/RadiomicsMRI):
-# the packages live one folder up. An installed extension has them beside this file.
-if importlib.util.find_spec("osteoimaging") is None:
+# Started from a source checkout (--additional-module-paths <repo>/RadiomicsMRI), the
+# packages osteoimaging and OsteoImagingGui are one folder up; an installed extension has
+# them beside this file (on sys.path already).
+if importlib.util.find_spec("OsteoImagingGui") is None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import slicer
@@ -71,9 +72,7 @@ class ModelSource(enum.Enum):
     FILE = "file"
 
     def label(self):
-        return {"reference": _("Reference-study model"), "file": _("Saved model file")}[
-            self.value
-        ]
+        return {"reference": _("Reference-study model"), "file": _("Saved model file")}[self.value]
 
 
 @parameterNodeWrapper
@@ -244,7 +243,8 @@ class RadiomicsMRITest(ScriptedLoadableModuleTest):
         self.test_extraction_on_synthetic_spine()
 
     def test_extraction_on_synthetic_spine(self):
-        missing = [m for m in ("radiomics", "pandas", "yaml") if importlib.util.find_spec(m) is None]
+        needed = ("radiomics", "pandas", "yaml")
+        missing = [m for m in needed if importlib.util.find_spec(m) is None]
         if missing:
             raise unittest.SkipTest(
                 f"needs {', '.join(missing)}, which Slicer does not bundle (pyradiomics comes with "

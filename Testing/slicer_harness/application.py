@@ -6,6 +6,8 @@ Cancel — is answered by the test through :class:`HarnessApplication` (``answer
 :class:`UnexpectedDialog`, so a flow cannot pass while an error box pops up unseen.
 """
 
+# ruff: noqa: RUF012  (declared signals, properties and slots are class-level tables)
+
 from __future__ import annotations
 
 import heapq
@@ -31,8 +33,14 @@ class UnexpectedDialog(AssertionError):
     """A modal dialog the test did not say how to answer."""
 
 
-BUTTONS = {"Ok": QMessageBox.Ok, "Cancel": QMessageBox.Cancel, "Yes": QMessageBox.Yes,
-           "No": QMessageBox.No, "Retry": QMessageBox.Retry, "Close": QMessageBox.Close}
+BUTTONS = {
+    "Ok": QMessageBox.Ok,
+    "Cancel": QMessageBox.Cancel,
+    "Yes": QMessageBox.Yes,
+    "No": QMessageBox.No,
+    "Retry": QMessageBox.Retry,
+    "Close": QMessageBox.Close,
+}
 
 
 @dataclass
@@ -155,13 +163,29 @@ class HarnessApplication(QObject):
     """qSlicerApplication on a headless slicer-core scene."""
 
     signals = ("startupCompleted()", "aboutToQuit()", "lastWindowClosed()")
-    properties = {"applicationName": "Slicer", "organizationName": "NA-MIC",
-                  "temporaryPath": "", "slicerHome": "", "intDir": "",
-                  "applicationVersion": "", "majorVersion": 5, "minorVersion": 10,
-                  "documentationBaseUrl": "https://slicer.readthedocs.io/en/latest/"}
+    properties = {
+        "applicationName": "Slicer",
+        "organizationName": "NA-MIC",
+        "temporaryPath": "",
+        "slicerHome": "",
+        "intDir": "",
+        "applicationVersion": "",
+        "majorVersion": 5,
+        "minorVersion": 10,
+        "documentationBaseUrl": "https://slicer.readthedocs.io/en/latest/",
+    }
 
-    _py_attributes = ("core", "settings_store", "dialogs", "progress_dialogs", "record",
-                      "main_window", "module_manager", "layout_manager", "command_options")
+    _py_attributes = (
+        "core",
+        "settings_store",
+        "dialogs",
+        "progress_dialogs",
+        "record",
+        "main_window",
+        "module_manager",
+        "layout_manager",
+        "command_options",
+    )
 
     def __init__(self, core, version: str, temporary_path: str, testing: bool = False):
         global _CURRENT
@@ -288,14 +312,15 @@ class HarnessApplication(QObject):
     def answer_dialog(self, dialog) -> int:
         if not isinstance(dialog, QMessageBox):
             return self._run_plain_dialog(dialog)
-        title, text = dialog.windowTitle, dialog.text
-        self.record.dialogs.append((title, text))
+        title, text = dialog.windowTitle.strip(), dialog.text
+        self.record.dialogs.append((title, text, dialog.detailedText))
         for answer in self._answers:
             if not answer.used and (answer.match in title or answer.match in text):
                 answer.used = True
                 if not answer.button & dialog.standardButtons:
                     raise SignatureError(f"dialog {title!r} has no such button ({answer.button})")
-                self.record.answered.append((title, text, answer.button))
+                detail = f"{text}\n{dialog.detailedText}"
+                self.record.answered.append((title, detail, answer.button))
                 return answer.button
         raise UnexpectedDialog(f"unexpected dialog {title!r}: {text}\n{dialog.detailedText}")
 

@@ -7,6 +7,8 @@ off it selects the first node when it has none (on ``setMRMLScene`` and when a n
 added). Selecting a node it does not list raises.
 """
 
+# ruff: noqa: RUF012  (declared signals, properties and slots are class-level tables)
+
 from __future__ import annotations
 
 from .qobject import QObject, SignatureError
@@ -58,8 +60,15 @@ class ctkDoubleSpinBox(_DoubleValue, QWidget):
 
 class ctkSliderWidget(_DoubleValue, QWidget):
     signals = ("valueChanged(double)", "valueIsChanging(double)", "decimalsChanged(int)")
-    properties = {**DOUBLE_PROPERTIES, "maximum": 99.0, "pageStep": 10.0, "suffix": "",
-                  "prefix": "", "tracking": True, "spinBoxVisible": True}
+    properties = {
+        **DOUBLE_PROPERTIES,
+        "maximum": 99.0,
+        "pageStep": 10.0,
+        "suffix": "",
+        "prefix": "",
+        "tracking": True,
+        "spinBoxVisible": True,
+    }
 
 
 class ctkDoubleSlider(_DoubleValue, QWidget):
@@ -69,8 +78,14 @@ class ctkDoubleSlider(_DoubleValue, QWidget):
 
 class ctkRangeWidget(QWidget):
     signals = ("valuesChanged(double,double)",)
-    properties = {"minimumValue": 0.0, "maximumValue": 99.0, "minimum": 0.0, "maximum": 99.0,
-                  "decimals": 2, "singleStep": 1.0}
+    properties = {
+        "minimumValue": 0.0,
+        "maximumValue": 99.0,
+        "minimum": 0.0,
+        "maximum": 99.0,
+        "decimals": 2,
+        "singleStep": 1.0,
+    }
 
 
 class ctkDoubleRangeSlider(ctkRangeWidget):
@@ -79,9 +94,16 @@ class ctkDoubleRangeSlider(ctkRangeWidget):
 
 class ctkPathLineEdit(QWidget):
     signals = ("currentPathChanged(QString)", "validInputChanged(bool)")
-    properties = {"currentPath": "", "nameFilters": [], "filters": 0, "label": "",
-                  "showBrowseButton": True, "showHistoryButton": True, "settingKey": "",
-                  "sizeAdjustPolicy": 0}
+    properties = {
+        "currentPath": "",
+        "nameFilters": [],
+        "filters": 0,
+        "label": "",
+        "showBrowseButton": True,
+        "showHistoryButton": True,
+        "settingKey": "",
+        "sizeAdjustPolicy": 0,
+    }
     slots = ("setCurrentPath(QString)",)
 
     def _set_currentPath(self, value) -> None:
@@ -125,9 +147,20 @@ class ctkWidgetsUtils:
 
 
 CTK_CLASSES = [
-    ctkCollapsibleButton, ctkCollapsibleGroupBox, ctkDoubleSpinBox, ctkSliderWidget,
-    ctkDoubleSlider, ctkRangeWidget, ctkDoubleRangeSlider, ctkPathLineEdit, ctkDirectoryButton,
-    ctkComboBox, ctkCheckBox, ctkCheckablePushButton, ctkColorPickerButton, ctkMessageBox,
+    ctkCollapsibleButton,
+    ctkCollapsibleGroupBox,
+    ctkDoubleSpinBox,
+    ctkSliderWidget,
+    ctkDoubleSlider,
+    ctkRangeWidget,
+    ctkDoubleRangeSlider,
+    ctkPathLineEdit,
+    ctkDirectoryButton,
+    ctkComboBox,
+    ctkCheckBox,
+    ctkCheckablePushButton,
+    ctkColorPickerButton,
+    ctkMessageBox,
     ctkWidgetsUtils,
 ]
 
@@ -171,9 +204,19 @@ class qSlicerScriptedLoadableModuleWidget(qSlicerWidget):
 class qSlicerAbstractCoreModule(QObject):
     """A loaded module (``slicer.modules.<name>``)."""
 
-    properties = {"title": "", "categories": [], "dependencies": [], "contributors": [],
-                  "helpText": "", "acknowledgementText": "", "icon": None, "hidden": False,
-                  "index": -1, "associatedNodeTypes": [], "path": ""}
+    properties = {
+        "title": "",
+        "categories": [],
+        "dependencies": [],
+        "contributors": [],
+        "helpText": "",
+        "acknowledgementText": "",
+        "icon": None,
+        "hidden": False,
+        "index": -1,
+        "associatedNodeTypes": [],
+        "path": "",
+    }
 
     def __init__(self, name: str, logic=None):
         super().__init__(None)
@@ -199,8 +242,11 @@ class qSlicerScriptedLoadableModule(qSlicerAbstractCoreModule):
 
 
 class qMRMLTableView(QTableView):
-    slots = ("setMRMLScene(vtkMRMLScene*)", "setMRMLTableNode(vtkMRMLTableNode*)",
-             "setMRMLTableNode(vtkMRMLNode*)")
+    slots = (
+        "setMRMLScene(vtkMRMLScene*)",
+        "setMRMLTableNode(vtkMRMLTableNode*)",
+        "setMRMLTableNode(vtkMRMLNode*)",
+    )
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -231,11 +277,20 @@ class qMRMLNodeComboBox(qMRMLWidget):
         "nodeAboutToBeRemoved(vtkMRMLNode*)",
         "nodeActivated(vtkMRMLNode*)",
     )
-    properties = {"nodeTypes": [], "showChildNodeTypes": True, "noneEnabled": False,
-                  "addEnabled": True, "removeEnabled": True, "renameEnabled": False,
-                  "editEnabled": False, "showHidden": False, "baseName": "",
-                  "selectNodeUponCreation": True, "noneDisplay": "None",
-                  "hideChildNodeTypes": []}
+    properties = {
+        "nodeTypes": [],
+        "showChildNodeTypes": True,
+        "noneEnabled": False,
+        "addEnabled": True,
+        "removeEnabled": True,
+        "renameEnabled": False,
+        "editEnabled": False,
+        "showHidden": False,
+        "baseName": "",
+        "selectNodeUponCreation": True,
+        "noneDisplay": "None",
+        "hideChildNodeTypes": [],
+    }
     slots = ("setCurrentNode(vtkMRMLNode*)", "setCurrentNodeID(QString)")
 
     def __init__(self, parent=None):
@@ -383,7 +438,15 @@ class qMRMLSubjectHierarchyTreeView(qMRMLWidget):
 
 
 QMRML_CLASSES = [
-    qMRMLWidget, qSlicerWidget, qSlicerScriptedLoadableModuleWidget, qSlicerAbstractCoreModule,
-    qSlicerScriptedLoadableModule, qMRMLTableView, qMRMLNodeComboBox, qMRMLSliderWidget,
-    qMRMLSpinBox, qMRMLRangeWidget, qMRMLSubjectHierarchyTreeView,
+    qMRMLWidget,
+    qSlicerWidget,
+    qSlicerScriptedLoadableModuleWidget,
+    qSlicerAbstractCoreModule,
+    qSlicerScriptedLoadableModule,
+    qMRMLTableView,
+    qMRMLNodeComboBox,
+    qMRMLSliderWidget,
+    qMRMLSpinBox,
+    qMRMLRangeWidget,
+    qMRMLSubjectHierarchyTreeView,
 ]

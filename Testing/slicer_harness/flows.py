@@ -151,17 +151,28 @@ def add_small_vertebra(session: SlicerSession) -> None:
     from osteoimaging.mrml.volumes import volume_to_node
     from osteoimaging.phantoms import FocalDefect, VertebraSpec, vertebra_ct
 
-    spec = VertebraSpec(width_mm=36, depth_mm=28, height_mm=18, posterior_elements=False,
-                        hires_mm=0.2, defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))])
+    spec = VertebraSpec(
+        width_mm=36,
+        depth_mm=28,
+        height_mm=18,
+        posterior_elements=False,
+        hires_mm=0.2,
+        defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
+    )
     ct, mask, _ = vertebra_ct(spec)
     node = volume_to_node(ct, session.scene, "OsteoImagingDemoVertebra")
     seg = new_segmentation_node(session.scene, "OsteoImagingDemoVertebra segments", node)
     mask_to_segment(mask, seg, "L1")
 
 
-def focal_flow(session: SlicerSession, out: Path, numba_answer: str | None = None,
-               jinja_answer: str | None = None, coarse: bool = True,
-               sample: bool = True) -> FocalFlowResult:
+def focal_flow(
+    session: SlicerSession,
+    out: Path,
+    numba_answer: str | None = None,
+    jinja_answer: str | None = None,
+    coarse: bool = True,
+    sample: bool = True,
+) -> FocalFlowResult:
     """Sample data → seed click → Apply → maps, table, legend → report, table, overlay.
 
     ``numba_answer``/``jinja_answer``: how the user answers the install dialog for numba
@@ -200,7 +211,10 @@ def focal_flow(session: SlicerSession, out: Path, numba_answer: str | None = Non
         set_value(ui.spacingSpinBox, 0.5)
         set_value(ui.angleStepSpinBox, 30.0)
     assert (p.calibrationSlope, p.calibrationIntercept, p.spacingMm) == (
-        0.8, -5.0, 0.5 if coarse else 0.3)
+        0.8,
+        -5.0,
+        0.5 if coarse else 0.3,
+    )
 
     second_clicks = []
     session.app.during_events(

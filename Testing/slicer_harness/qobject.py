@@ -14,6 +14,8 @@ the attribute would exist in Qt but not here — either way the harness must not
 * **Slots** callable by name from a ``.ui`` connection are declared in ``slots``.
 """
 
+# ruff: noqa: RUF012  (declared signals, properties and slots are class-level tables)
+
 from __future__ import annotations
 
 import inspect
@@ -206,7 +208,9 @@ class QObject(metaclass=QObjectMeta):
     def findChildren(self, cls=None, name: str | None = None) -> list:
         found = []
         for child in self._children:
-            if (cls is None or isinstance(child, cls)) and (name is None or child.objectName == name):
+            if (cls is None or isinstance(child, cls)) and (
+                name is None or child.objectName == name
+            ):
                 found.append(child)
             found += child.findChildren(cls, name)
         return found

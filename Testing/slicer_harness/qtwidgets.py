@@ -8,6 +8,8 @@ while disabled. Dialogs and timers go through the harness application (``applica
 which answers them as the test says.
 """
 
+# ruff: noqa: RUF012  (declared signals, properties and slots are class-level tables)
+
 from __future__ import annotations
 
 import time
@@ -189,8 +191,16 @@ class QWidget(QObject):
         "maximumWidth": 16777215,
         "styleSheet": "",
     }
-    slots = ("setEnabled(bool)", "setDisabled(bool)", "setVisible(bool)", "show()", "hide()",
-             "close()", "update()", "repaint()")
+    slots = (
+        "setEnabled(bool)",
+        "setDisabled(bool)",
+        "setVisible(bool)",
+        "show()",
+        "hide()",
+        "close()",
+        "update()",
+        "repaint()",
+    )
 
     def __init__(self, parent: QWidget | None = None, *args):
         super().__init__(parent)
@@ -558,8 +568,12 @@ class QComboBox(QWidget):
 
 
 class QLineEdit(QWidget):
-    signals = ("textChanged(QString)", "textEdited(QString)", "editingFinished()",
-               "returnPressed()")
+    signals = (
+        "textChanged(QString)",
+        "textEdited(QString)",
+        "editingFinished()",
+        "returnPressed()",
+    )
     properties = {"text": "", "placeholderText": "", "readOnly": False}
     slots = ("setText(QString)", "clear()")
 
@@ -683,8 +697,13 @@ class _DoubleValue:
         self.singleStep = step
 
 
-DOUBLE_PROPERTIES = {"value": 0.0, "minimum": 0.0, "maximum": 99.99, "singleStep": 1.0,
-                     "decimals": 2}
+DOUBLE_PROPERTIES = {
+    "value": 0.0,
+    "minimum": 0.0,
+    "maximum": 99.99,
+    "singleStep": 1.0,
+    "decimals": 2,
+}
 
 
 class QDoubleSpinBox(_DoubleValue, QAbstractSpinBox):
@@ -789,8 +808,13 @@ class QMessageBox(QDialog):
     NoButton, Ok, Cancel, Yes, No = 0, 0x400, 0x400000, 0x4000, 0x10000
     Retry, Close, Abort, Ignore = 0x80000, 0x200000, 0x40000, 0x100000
     NoIcon, Information, Warning, Critical, Question = 0, 1, 2, 3, 4
-    properties = {"text": "", "icon": 0, "standardButtons": 0x400, "detailedText": "",
-                  "informativeText": ""}
+    properties = {
+        "text": "",
+        "icon": 0,
+        "standardButtons": 0x400,
+        "detailedText": "",
+        "informativeText": "",
+    }
 
     def setText(self, text: str) -> None:
         self.text = text
@@ -804,8 +828,15 @@ class QProgressDialog(QDialog):
 
     signals = ("canceled()",)
     _py_attributes = ("history",)
-    properties = {"value": 0, "minimum": 0, "maximum": 100, "labelText": "",
-                  "minimumDuration": 4000, "autoClose": True, "autoReset": True}
+    properties = {
+        "value": 0,
+        "minimum": 0,
+        "maximum": 100,
+        "labelText": "",
+        "minimumDuration": 4000,
+        "autoClose": True,
+        "autoReset": True,
+    }
 
     def __init__(self, parent=None, *args):
         super().__init__(parent)
@@ -884,11 +915,51 @@ class QPixmap:
 
 
 QT_CLASSES = [
-    Qt, QEventLoop, QColor, QIcon, QSize, QFont, QKeySequence, QFile, QSettings, QTimer,
-    QThread, QApplication, QObject, QWidget, QLayout, QVBoxLayout, QHBoxLayout, QGridLayout,
-    QFormLayout, QSpacerItem, QFrame, QLabel, QAbstractButton, QPushButton, QToolButton,
-    QCheckBox, QRadioButton, QComboBox, QLineEdit, QTextEdit, QPlainTextEdit, QScrollBar,
-    QAbstractSpinBox, QSpinBox, QDoubleSpinBox, QSlider, QProgressBar, QTableView, QStatusBar,
-    QMainWindow, QShortcut, QDialog, QMessageBox, QProgressDialog, QFileDialog, QUiLoader,
+    Qt,
+    QEventLoop,
+    QColor,
+    QIcon,
+    QSize,
+    QFont,
+    QKeySequence,
+    QFile,
+    QSettings,
+    QTimer,
+    QThread,
+    QApplication,
+    QObject,
+    QWidget,
+    QLayout,
+    QVBoxLayout,
+    QHBoxLayout,
+    QGridLayout,
+    QFormLayout,
+    QSpacerItem,
+    QFrame,
+    QLabel,
+    QAbstractButton,
+    QPushButton,
+    QToolButton,
+    QCheckBox,
+    QRadioButton,
+    QComboBox,
+    QLineEdit,
+    QTextEdit,
+    QPlainTextEdit,
+    QScrollBar,
+    QAbstractSpinBox,
+    QSpinBox,
+    QDoubleSpinBox,
+    QSlider,
+    QProgressBar,
+    QTableView,
+    QStatusBar,
+    QMainWindow,
+    QShortcut,
+    QDialog,
+    QMessageBox,
+    QProgressDialog,
+    QFileDialog,
+    QUiLoader,
     QPixmap,
 ]

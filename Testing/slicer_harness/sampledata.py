@@ -15,9 +15,20 @@ from .qobject import NotStoodIn
 
 
 class SampleDataSource:
-    def __init__(self, sampleName=None, sampleDescription=None, uris=None, fileNames=None,
-                 nodeNames=None, checksums=None, loadFiles=None, customDownloader=None,
-                 thumbnailFileName=None, loadFileType=None, loadFileProperties=None):
+    def __init__(
+        self,
+        sampleName=None,
+        sampleDescription=None,
+        uris=None,
+        fileNames=None,
+        nodeNames=None,
+        checksums=None,
+        loadFiles=None,
+        customDownloader=None,
+        thumbnailFileName=None,
+        loadFileType=None,
+        loadFileProperties=None,
+    ):
         if isinstance(uris, str):
             uris, fileNames, nodeNames = [uris], [fileNames], [nodeNames]
             loadFiles, loadFileType, checksums = [loadFiles], [loadFileType], [checksums]
@@ -42,20 +53,36 @@ class SampleDataSource:
 
 class SampleDataLogic:
     @staticmethod
-    def registerCustomSampleDataSource(category="Custom", sampleName=None, uris=None,
-                                       fileNames=None, nodeNames=None, customDownloader=None,
-                                       thumbnailFileName=None, loadFileType="VolumeFile",
-                                       loadFiles=None, loadFileProperties={}, checksums=None):
+    def registerCustomSampleDataSource(
+        category="Custom",
+        sampleName=None,
+        uris=None,
+        fileNames=None,
+        nodeNames=None,
+        customDownloader=None,
+        thumbnailFileName=None,
+        loadFileType="VolumeFile",
+        loadFiles=None,
+        loadFileProperties={},  # noqa: B006 (Slicer's signature)
+        checksums=None,
+    ):
         import slicer
 
         sources = getattr(slicer.modules, "sampleDataSources", None)
         if sources is None:
             sources = slicer.modules.sampleDataSources = {}
-        source = SampleDataSource(sampleName=sampleName, uris=uris, fileNames=fileNames,
-                                  nodeNames=nodeNames, thumbnailFileName=thumbnailFileName,
-                                  loadFileType=loadFileType, loadFiles=loadFiles,
-                                  loadFileProperties=loadFileProperties, checksums=checksums,
-                                  customDownloader=customDownloader)
+        source = SampleDataSource(
+            sampleName=sampleName,
+            uris=uris,
+            fileNames=fileNames,
+            nodeNames=nodeNames,
+            thumbnailFileName=thumbnailFileName,
+            loadFileType=loadFileType,
+            loadFiles=loadFiles,
+            loadFileProperties=loadFileProperties,
+            checksums=checksums,
+            customDownloader=customDownloader,
+        )
         sources.setdefault(category, []).append(source)
 
     @staticmethod

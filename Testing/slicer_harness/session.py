@@ -107,8 +107,14 @@ class _SourceCheckoutOnly(importlib.abc.MetaPathFinder):
 class SlicerSession:
     """A Slicer application of ``version`` (see the module docstring)."""
 
-    def __init__(self, version: str, workdir: str | None = None, testing: bool = False,
-                 hide_packages: dict[str, str] | None = None, source_checkout: bool = False):
+    def __init__(
+        self,
+        version: str,
+        workdir: str | None = None,
+        testing: bool = False,
+        hide_packages: dict[str, str] | None = None,
+        source_checkout: bool = False,
+    ):
         reason = missing_reason(version)
         if reason:
             raise RuntimeError(reason)
@@ -230,7 +236,7 @@ class SlicerSession:
 
         return slicer
 
-    # -- scripted modules, as Slicer's scripted module factory loads them ---------------------------
+    # -- scripted modules, as Slicer's scripted module factory loads them ------------------------
     def load_module(self, path: str | Path):
         path = Path(path).resolve()
         name = path.stem
@@ -302,7 +308,9 @@ class SlicerSession:
     def close(self) -> None:
         import slicer
 
-        self.scene.Clear(0)  # while the modules still observe it, as at application exit
+        for name in list(self.panels):  # application exit: the module widgets' cleanup()
+            self.unload_module(name)
+        self.scene.Clear(0)
         for panel in self.panels.values():
             for combo in panel.findChildren(ctkwidgets.qMRMLNodeComboBox):
                 combo.release()
