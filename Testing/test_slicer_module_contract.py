@@ -124,10 +124,10 @@ def test_logic_layer_imports_slicer_only_in_the_bridge():
 
 
 def test_extensions_index_entry_matches_cmake():
-    """Resources/OsteoImaging.json is an ExtensionsIndex catalog entry consistent with CMake."""
+    """Resources/SlicerOsteoImaging.json is an ExtensionsIndex catalog entry consistent with CMake."""
     import json
 
-    entry = json.loads((ROOT / "Resources" / "OsteoImaging.json").read_text(encoding="utf-8"))
+    entry = json.loads((ROOT / "Resources" / "SlicerOsteoImaging.json").read_text(encoding="utf-8"))
     assert entry["$schema"].endswith("slicer-extension-catalog-entry-schema-v1.0.1.json#")
     assert set(entry) == {
         "$schema",
@@ -139,7 +139,7 @@ def test_extensions_index_entry_matches_cmake():
         "tier",
     }
     cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
-    assert re.search(r"^project\(OsteoImaging\)$", cmake, re.M)
+    assert re.search(r"^project\(SlicerOsteoImaging\)$", cmake, re.M)
     category = re.search(r'set\(EXTENSION_CATEGORY "([^"]+)"\)', cmake).group(1)
     assert entry["category"] == category == "Quantification"
     assert entry["scm_url"].endswith(".git")
@@ -150,8 +150,9 @@ def test_extensions_index_entry_matches_cmake():
     icon = ROOT / "Resources" / "Icons" / "OsteoImaging.png"
     assert icon.read_bytes()[16:24] == (128).to_bytes(4, "big") * 2  # PNG IHDR 128×128
     assert "Resources/Icons/OsteoImaging.png" in cmake
-    assert "Resources/Screenshots/focal_overlay.png" in cmake
-    assert (ROOT / "Resources" / "Screenshots" / "focal_overlay.png").is_file()
+    assert "Resources/Screenshots/focal_module.png" in cmake
+    assert (ROOT / "Resources" / "Screenshots" / "focal_module.png").is_file()
+    assert entry["scm_url"].rsplit("/", 1)[1] == "SlicerOsteoImaging.git", "repository name"
 
 
 def _defined_names(path: Path) -> set[str]:
