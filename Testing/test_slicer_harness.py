@@ -274,3 +274,18 @@ def test_demo_vertebra_is_registered_as_sample_data(session):
     from osteoimaging.cli.demo import demo_case as cli_demo_case
 
     assert demo_case() == cli_demo_case(), "the sample is the phantom of 'osteo demo'"
+
+
+@_versions()
+def test_cancel_in_the_progress_dialog_stops_the_measurement(session):
+    """The user presses Cancel: nothing is stored, the status bar says so, Apply is back."""
+    flows.add_small_vertebra(session)
+    seg = session.scene.GetFirstNodeByName("OsteoImagingDemoVertebra segments")
+    widget = session.open_module("FocalOsteoDefect")
+    flows.select_node(widget.ui.segmentationSelector, seg)
+    session.app.cancel_progress_when(lambda dialog: True)
+    flows.click(widget.ui.applyButton)
+    assert session.app.progress_dialogs[-1].wasCanceled
+    assert widget.ui.resultsTableView.mrmlTableNode() is None
+    assert any("cancelled" in m for m in session.app.status_messages())
+    assert widget.ui.applyButton.enabled and not session.slot_errors()

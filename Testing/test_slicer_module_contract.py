@@ -124,7 +124,7 @@ def test_logic_layer_imports_slicer_only_in_the_bridge():
 
 
 def test_extensions_index_entry_matches_cmake():
-    """Resources/SlicerOsteoImaging.json is an ExtensionsIndex catalog entry consistent with CMake."""
+    """Resources/SlicerOsteoImaging.json: an ExtensionsIndex catalog entry that matches CMake."""
     import json
 
     entry = json.loads((ROOT / "Resources" / "SlicerOsteoImaging.json").read_text(encoding="utf-8"))

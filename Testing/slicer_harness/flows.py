@@ -225,7 +225,7 @@ def focal_flow(
     clock = time.perf_counter()
     click(ui.applyButton)
     result.seconds["apply"] = time.perf_counter() - clock
-    assert second_clicks == [False], "Apply could be clicked while it was running"
+    assert second_clicks == [False], f"Apply could be clicked while it was running: {second_clicks}"
     session.app._event_hooks.clear()
     errors = session.slot_errors()
     assert not errors, errors[0][2]

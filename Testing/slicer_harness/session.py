@@ -126,7 +126,6 @@ class SlicerSession:
         self._tmp = tempfile.mkdtemp(prefix=f"slicer-harness-{version}-", dir=workdir)
         self._saved_modules = dict(sys.modules)
         self._saved_path = list(sys.path)
-        self._saved_meta_path = list(sys.meta_path)
         self._saved_slicer = dict(vars(slicer))
         self._saved_environ = os.environ.get("PATH", "")
         self._saved_version = importlib.metadata.version
@@ -315,7 +314,10 @@ class SlicerSession:
             for combo in panel.findChildren(ctkwidgets.qMRMLNodeComboBox):
                 combo.release()
         self.app.close()
-        sys.meta_path[:] = self._saved_meta_path
+        # Unwrap and drop the harness's finders only: packages imported meanwhile may have
+        # added their own (importlib_metadata's replaces the stdlib's distribution finder).
+        finders = [f.finder if isinstance(f, _HidingFinder) else f for f in sys.meta_path]
+        sys.meta_path[:] = [f for f in finders if not isinstance(f, _SourceCheckoutOnly)]
         importlib.metadata.version = self._saved_version
         for name in list(sys.modules):
             if name not in self._saved_modules and self._owned(name):
