@@ -118,6 +118,38 @@ def test_node_combo_boxes_honour_types_none_and_add(session):
     seeds.release()
 
 
+_UI = """<?xml version="1.0" encoding="UTF-8"?>
+<ui version="4.0"><class>T</class>
+ <widget class="qMRMLWidget" name="T"><layout class="QVBoxLayout" name="l"><item>
+  <widget class="{cls}" name="w"><property name="{prop}"><bool>true</bool></property></widget>
+ </item></layout></widget>
+ <connections><connection><sender>T</sender><signal>mrmlSceneChanged(vtkMRMLScene*)</signal>
+  <receiver>w</receiver><slot>{slot}</slot></connection></connections>
+</ui>"""
+
+
+@pytest.mark.parametrize(
+    ("cls", "prop", "slot", "error"),
+    [
+        ("qMRMLNodeComboBox", "noneEnabled", "setMRMLScene(vtkMRMLScene*)", None),
+        ("qMRMLNodeComboBox", "noneEnable", "setMRMLScene(vtkMRMLScene*)", NotStoodIn),
+        ("qMRMLNodeComboBox", "noneEnabled", "setMRMLScene(vtkMRMLNode*)", SignatureError),
+        ("qMRMLNodeComboBoxes", "noneEnabled", "setMRMLScene(vtkMRMLScene*)", NotStoodIn),
+    ],
+)
+def test_load_ui_reads_the_xml_strictly(session, tmp_path, cls, prop, slot, error):
+    path = tmp_path / "T.ui"
+    path.write_text(_UI.format(cls=cls, prop=prop, slot=slot))
+    if error is None:
+        top = session.slicer.util.loadUI(str(path))
+        top.setMRMLScene(session.scene)
+        assert top.findChild(object, "w").noneEnabled is True
+        assert top.findChild(object, "w").mrmlScene() is session.scene
+    else:
+        with pytest.raises(error):
+            session.slicer.util.loadUI(str(path))
+
+
 # -- setup, binding, flows and self-tests, for both Slicer versions ----------------------------
 
 

@@ -28,7 +28,7 @@ from . import ctkwidgets, qobject, qtwidgets, sampledata
 from .application import HarnessApplication, ModulePanel
 
 ROOT = Path(__file__).resolve().parents[2]
-SLICER_PYTHON = ROOT.parent / "shared" / "slicer-python"
+SLICER_PYTHON = Path(os.environ.get("OSTEO_SHARED", ROOT.parent / "shared")) / "slicer-python"
 VERSIONS = ("5.10.0", "5.12.3")
 # Core modules a scripted module may name in ``parent.dependencies``: name → logic class.
 CORE_MODULES = {
