@@ -11,6 +11,8 @@ added). Selecting a node it does not list raises.
 
 from __future__ import annotations
 
+import weakref
+
 from .qobject import QObject, SignatureError
 from .qtwidgets import (
     DOUBLE_PROPERTIES,
@@ -267,6 +269,10 @@ class qMRMLTableView(QTableView):
         return self._table
 
 
+OBSERVING_SCENE: weakref.WeakSet = weakref.WeakSet()
+"""Node combo boxes observing a scene (released when the harness session closes)."""
+
+
 class qMRMLNodeComboBox(qMRMLWidget):
     signals = (
         "currentNodeChanged(vtkMRMLNode*)",
@@ -315,6 +321,7 @@ class qMRMLNodeComboBox(qMRMLWidget):
         self._observations = []
         super().setMRMLScene(scene)
         if scene is not None:
+            OBSERVING_SCENE.add(self)
             self._observations = [
                 scene.AddObserver(scene.NodeAddedEvent, self._on_node_added),
                 scene.AddObserver(scene.NodeRemovedEvent, self._on_node_removed),

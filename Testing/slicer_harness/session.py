@@ -310,9 +310,8 @@ class SlicerSession:
         for name in list(self.panels):  # application exit: the module widgets' cleanup()
             self.unload_module(name)
         self.scene.Clear(0)
-        for panel in self.panels.values():
-            for combo in panel.findChildren(ctkwidgets.qMRMLNodeComboBox):
-                combo.release()
+        for combo in list(ctkwidgets.OBSERVING_SCENE):
+            combo.release()
         self.app.close()
         # Unwrap and drop the harness's finders only: packages imported meanwhile may have
         # added their own (importlib_metadata's replaces the stdlib's distribution finder).
