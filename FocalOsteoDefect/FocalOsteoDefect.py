@@ -2,12 +2,22 @@
 
 A thin Slicer front end: the widget binds its .ui to a parameter node, owns the progress
 dialog and error display; the Logic hands MRML nodes to :mod:`osteoimaging.mrml`, which
-converts them and calls the headless logic layer (Li et al., JOR Spine 2022;5:e1195).
+converts them and calls the headless logic layer (Li C et al., JOR Spine 2022;5:e1195).
 """
 
 import enum
+import importlib.util
+import logging
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
+
+# Started from a source checkout (--additional-module-paths <repo>/FocalOsteoDefect), the
+# packages osteoimaging and OsteoImagingGui are one folder up; an installed extension has
+# them beside this file (on sys.path already).
+if importlib.util.find_spec("OsteoImagingGui") is None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import slicer
 from slicer import (
@@ -15,6 +25,8 @@ from slicer import (
     vtkMRMLScalarVolumeNode,
     vtkMRMLSegmentationNode,
 )
+from slicer.i18n import tr as _
+from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
@@ -25,30 +37,61 @@ from slicer.ScriptedLoadableModule import (
 from osteoimaging.calibration.linear import LinearCalibration
 from osteoimaging.errors import InputError
 from osteoimaging.mrml import focal_workflow as workflow
-from osteoimaging.mrml.maps import MAP_KEYS, style_for
-from OsteoImagingGui import ParameterNodeWidget, save_file_name, slice_view_png
+from osteoimaging.mrml.maps import MAP_KEYS, legend_node, style_for
+from osteoimaging.mrml.views import composite_nodes
+from OsteoImagingGui import (
+    ParameterNodeWidget,
+    ensure_requirements,
+    module_requirements,
+    save_file_name,
+    slice_view_png,
+    warn,
+)
 
-# Python packages beyond what Slicer bundles (import name → pip requirement): numba makes
-# the measurement fast (it runs without, slowly); ITK's GrowCut segments from a click.
-REQUIREMENTS = {"numba": "numba>=0.59"}
-GROWCUT_REQUIREMENTS = {"itk": "itk-growcut>=1.0.1"}
+SAMPLE_NAME = "OsteoImagingDemoVertebra"
 
 
 class FocalOsteoDefect(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "Focal Osteoporosis Defect"
-        self.parent.categories = ["Quantification"]
+        self.parent.title = _("Focal Osteoporosis Defect")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Quantification")]
         self.parent.dependencies = ["Markups", "Segmentations"]
-        self.parent.contributors = ["OsteoImaging developers"]
-        self.parent.helpText = (
+        self.parent.contributors = ["OsteoImaging developers (OsteoImaging project)"]
+        self.parent.helpText = _(
             "Maps focal bone loss in a vertebral body on routine CT: choose the CT, click the "
             "vertebral body (or pick a segment), the level and calibration, then Apply. "
             "Measure L1, L2, … one after another; the table collects one row per level."
         )
-        self.parent.acknowledgementText = (
-            "Method after Li et al., Focal osteoporosis defects, JOR Spine 2022;5(1):e1195."
+        self.parent.acknowledgementText = _(
+            "Method after Li C et al., Focal osteoporosis defects, JOR Spine 2022;5(1):e1195."
         )
+        slicer.app.connect("startupCompleted()", registerSampleData)
+
+
+def registerSampleData():
+    """The demo vertebra of ``osteo demo`` in the Sample Data module (generated, not downloaded)."""
+    import SampleData
+
+    from osteoimaging.mrml.sample_data import DEMO_FILE_NAME, demo_cache_uri
+
+    SampleData.SampleDataLogic.registerCustomSampleDataSource(
+        category="OsteoImaging",
+        sampleName=SAMPLE_NAME,
+        uris=demo_cache_uri(slicer.mrmlScene),
+        fileNames=DEMO_FILE_NAME,
+        nodeNames=SAMPLE_NAME,
+        thumbnailFileName=str(Path(__file__).parent / "Resources/Icons/FocalOsteoDefect.png"),
+        customDownloader=loadDemoVertebra,
+    )
+
+
+def loadDemoVertebra(source=None):
+    """Generate the demo vertebra (seeded, about 10 s) and add it to the scene."""
+    from osteoimaging.mrml.sample_data import add_demo_vertebra
+
+    with slicer.util.WaitCursor():
+        return add_demo_vertebra(slicer.mrmlScene, SAMPLE_NAME)
 
 
 class CalibrationSource(enum.Enum):
@@ -59,10 +102,10 @@ class CalibrationSource(enum.Enum):
 
     def label(self):
         return {
-            "none": "None (values in HU)",
-            "profile": "Calibration profile (file)",
-            "manual": "Manual slope / intercept",
-            "phantom": "Phantom in this scan",
+            "none": _("None (values in HU)"),
+            "profile": _("Calibration profile (file)"),
+            "manual": _("Manual slope / intercept"),
+            "phantom": _("Phantom in this scan"),
         }[self.value]
 
 
@@ -78,7 +121,7 @@ class FocalOsteoDefectParameterNode:
     segmentName: str = ""
     level: Annotated[str, Choice(list(workflow.LEVELS))] = "L1"
     calibration: CalibrationSource = CalibrationSource.NONE
-    calibrationProfileFile: Path
+    calibrationProfileFile: Path | None
     calibrationSlope: Annotated[float, WithinRange(0.001, 10.0)] = 1.0
     calibrationIntercept: Annotated[float, WithinRange(-1000.0, 1000.0)] = 0.0
     phantomInserts: vtkMRMLMarkupsFiducialNode
@@ -107,6 +150,9 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
         self.ui.saveReportButton.connect("clicked(bool)", self.onSaveReport)
         self.ui.exportTableButton.connect("clicked(bool)", self.onExportTable)
         self.ui.saveSceneButton.connect("clicked(bool)", self.onSaveScene)
+        # The user picks a map or moves the opacity: only then are the views touched.
+        self.ui.mapComboBox.connect("activated(int)", self.onShowMap)
+        self.ui.opacitySlider.connect("valueChanged(double)", self.onOpacity)
 
     def initializeParameterNode(self):
         super().initializeParameterNode()
@@ -116,67 +162,94 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
                 self._parameterNode.inputVolume = first
 
     def onParameters(self, caller=None, event=None):
-        """Enable what can run; show the chosen map of the current level."""
+        """Enable what can run; list the CT's results. Never touches the views."""
         p = self._parameterNode
-        hasInput = bool(p.inputVolume and (p.seedPoints or p.segmentation))
-        self.ui.applyButton.enabled = hasInput
-        self.ui.recomputeButton.enabled = bool(p.inputVolume) and (
-            bool(p.segmentation) or self.logic.hasSegment(p.inputVolume, p.level)
+        idle = not self._running
+        self.ui.applyButton.enabled = idle and bool(
+            p.inputVolume and (p.seedPoints or p.segmentation)
+        )
+        self.ui.recomputeButton.enabled = (
+            idle
+            and bool(p.inputVolume)
+            and (bool(p.segmentation) or self.logic.hasSegment(p.inputVolume, p.level))
         )
         self.ui.manualCalibrationWidget.visible = p.calibration == CalibrationSource.MANUAL
         self.ui.profilePathLineEdit.enabled = p.calibration == CalibrationSource.PROFILE
         self.ui.phantomInsertsSelector.enabled = p.calibration == CalibrationSource.PHANTOM
-        self.logic.showMap(p.inputVolume, p.level, p.displayedMap.value, p.overlayOpacity)
         self.ui.resultsTableView.setMRMLTableNode(self.logic.resultsTable(p.inputVolume))
 
     def onPlaceSeed(self):
         p = self._parameterNode
         if not p.seedPoints:
-            p.seedPoints = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", "Seed")
+            p.seedPoints = slicer.mrmlScene.AddNewNodeByClass(
+                "vtkMRMLMarkupsFiducialNode", _("Seed")
+            )
         p.seedPoints.RemoveAllControlPoints()
         markupsLogic = slicer.modules.markups.logic()
         markupsLogic.SetActiveList(p.seedPoints)
         markupsLogic.StartPlaceMode(False)
 
-    def _run(self, recompute):
+    def _measure(self, recompute):
         p = self._parameterNode
-        growcut = not recompute and not p.segmentation
-        self.runWithPackages(
-            f"Measuring {p.level}",
-            {**REQUIREMENTS, **(GROWCUT_REQUIREMENTS if growcut else {})},
-            "The focal defect measurement",
-            lambda progress: self.logic.process(p, progress, recompute),
-        )
+        if not ensure_requirements(
+            module_requirements(__file__, "numba"), _("The focal defect measurement")
+        ):
+            warn(_("numba is not installed: measuring without it, which is slower."))
+        title = _("Measuring {level}").format(level=p.level)
+        buttons = (self.ui.applyButton, self.ui.recomputeButton)
+        work = lambda progress: self.logic.process(p, progress, recompute)  # noqa: E731
+        run = self.runWork(title, work, buttons)
+        if run is not None:
+            self.logic.showMap(p.inputVolume, p.level, p.displayedMap.value, p.overlayOpacity)
 
     def onApply(self):
-        self._run(recompute=False)
+        self._measure(recompute=False)
 
     def onRecompute(self):
-        self._run(recompute=True)
+        self._measure(recompute=True)
+
+    def onShowMap(self, index=None):
+        p = self._parameterNode
+        if p is not None:
+            self.logic.showMap(p.inputVolume, p.level, p.displayedMap.value, p.overlayOpacity)
+
+    def onOpacity(self, value):
+        p = self._parameterNode
+        if p is not None:
+            self.logic.setOpacity(p.inputVolume, p.level, p.displayedMap.value, value)
 
     def _saveAs(self, caption, name, fileFilter, save):
         path = save_file_name(caption, name, fileFilter)
         if path:
-            with slicer.util.tryWithErrorDisplay(f"{caption} failed.", waitCursor=True):
+            with slicer.util.tryWithErrorDisplay(
+                _("{caption} failed.").format(caption=caption), waitCursor=True
+            ):
                 save(path)
 
     def onSaveReport(self):
+        if not ensure_requirements(module_requirements(__file__, "Jinja2"), _("The report")):
+            warn(_("The HTML report needs the Jinja2 package; it was not installed."))
+            return
+
         def save(path):
             self.logic.saveReport(path, self._parameterNode, slice_view_png("Red"))
 
-        self._saveAs("Save report", "focal_report.html", "HTML (*.html)", save)
+        self._saveAs(_("Save report"), "focal_report.html", _("HTML (*.html)"), save)
 
     def onExportTable(self):
         self._saveAs(
-            "Export table",
+            _("Export table"),
             "focal_results.csv",
-            "CSV (*.csv);;TSV (*.tsv)",
+            _("CSV (*.csv);;TSV (*.tsv)"),
             lambda path: self.logic.exportTable(path, self._parameterNode),
         )
 
     def onSaveScene(self):
         self._saveAs(
-            "Save scene bundle", "focal_case.mrb", "Scene bundle (*.mrb)", self.logic.saveScene
+            _("Save scene bundle"),
+            "focal_case.mrb",
+            _("Scene bundle (*.mrb)"),
+            self.logic.saveScene,
         )
 
 
@@ -192,6 +265,8 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         if p.calibration == CalibrationSource.PHANTOM:
             return workflow.phantom_calibration(p.inputVolume, p.phantomInserts)
         if p.calibration == CalibrationSource.PROFILE:
+            if p.calibrationProfileFile is None:
+                raise InputError(_("choose a calibration profile file"))
             return workflow.profile_calibration(p.calibrationProfileFile)
         return LinearCalibration.identity()
 
@@ -218,7 +293,8 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         if recompute and not segmentation and p.inputVolume:
             segmentation = workflow.vertebrae_segmentation(p.inputVolume, create=False)
         segment = (p.segmentName or p.level) if segmentation else None
-        return workflow.run_focal(
+        start = time.perf_counter()
+        run = workflow.run_focal(
             p.inputVolume,
             p.level,
             segmentation_node=segmentation,
@@ -229,6 +305,14 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
             progress=progress,
             align=p.alignment,
         )
+        numba = importlib.util.find_spec("numba") is not None
+        logging.info(
+            "Focal defect %s measured in %.1f s%s",
+            p.level,
+            time.perf_counter() - start,
+            "" if numba else " (without numba)",
+        )
+        return run
 
     def hasSegment(self, ctNode, level):
         node = workflow.vertebrae_segmentation(ctNode, create=False) if ctNode else None
@@ -237,12 +321,31 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
     def resultsTable(self, ctNode):
         return workflow.results_table(ctNode, create=False) if ctNode else None
 
-    def showMap(self, ctNode, level, key, opacity):
-        from osteoimaging.mrml.views import show_map
+    def mapNode(self, ctNode, level, key):
+        return workflow.find_map_node(slicer.mrmlScene, level, key, ctNode) if ctNode else None
 
-        mapNode = workflow.find_map_node(slicer.mrmlScene, level, key, ctNode) if ctNode else None
-        if mapNode:
-            show_map(slicer.mrmlScene, ctNode, mapNode, opacity)
+    def showMap(self, ctNode, level, key, opacity):
+        """The level's map ``key`` over the CT in every slice view, with its legend; other
+        OsteoImaging map legends of this scene are hidden, nothing else is touched."""
+        mapNode = self.mapNode(ctNode, level, key)
+        if mapNode is None:
+            return None
+        for composite in composite_nodes(slicer.mrmlScene):
+            composite.SetBackgroundVolumeID(ctNode.GetID())
+            composite.SetForegroundVolumeID(mapNode.GetID())
+            composite.SetForegroundOpacity(float(opacity))
+        for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
+            legend = legend_node(node) if node.GetAttribute("OsteoImaging.map") else None
+            if legend is not None:
+                legend.SetVisibility(node is mapNode)
+        return mapNode
+
+    def setOpacity(self, ctNode, level, key, opacity):
+        """The map's opacity in the views that show it (no other view is touched)."""
+        mapNode = self.mapNode(ctNode, level, key)
+        for composite in composite_nodes(slicer.mrmlScene):
+            if mapNode is not None and composite.GetForegroundVolumeID() == mapNode.GetID():
+                composite.SetForegroundOpacity(float(opacity))
 
     def saveReport(self, path, p, imagePng=None):
         """HTML report: the results table, the settings and (optionally) a view's image."""
@@ -250,9 +353,9 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
 
         table = self.resultsTable(p.inputVolume)
         if table is None:
-            raise InputError("measure a vertebra of this CT first")
+            raise InputError(_("measure a vertebra of this CT first"))
         notes = {
-            "method": "Li et al., JOR Spine 2022;5(1):e1195 (focal osteoporosis defect)",
+            "method": "Li C et al., JOR Spine 2022;5(1):e1195 (focal osteoporosis defect)",
             "calibration": p.calibration.label(),
             "parameters": repr(self.focalParameters(p)),
             "alignment": "end-plate fit" if p.alignment else "scanner axes",
@@ -264,7 +367,7 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
 
         table = self.resultsTable(p.inputVolume)
         if table is None:
-            raise InputError("measure a vertebra of this CT first")
+            raise InputError(_("measure a vertebra of this CT first"))
         save_table(table, path)
 
     def saveScene(self, path):
@@ -274,7 +377,10 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
 
 
 class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
-    """Runs the logic on a synthetic vertebra inside real Slicer (see docs/slicer.md)."""
+    """Runs the logic on a synthetic vertebra inside real Slicer (see docs/slicer.md).
+
+    Uses only what Slicer bundles: without numba the star-line step runs uncompiled.
+    """
 
     def setUp(self):
         slicer.mrmlScene.Clear(0)
@@ -300,7 +406,7 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
             hires_mm=0.2,
             defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
         )
-        ct, mask, _ = vertebra_ct(spec)
+        ct, mask, _truth = vertebra_ct(spec)
         ctNode = volume_to_node(ct, slicer.mrmlScene, "Phantom CT")
         segmentation = new_segmentation_node(slicer.mrmlScene, "Phantom segments", ctNode)
         mask_to_segment(mask, segmentation, "L1")
@@ -325,11 +431,10 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
         self.assertAlmostEqual(rows[0]["focal_bmc_loss_mm"], rows[1]["focal_bmc_loss_mm"])
         loss = slicer.util.arrayFromVolume(run.map_nodes["focal_bmd_loss"])
         self.assertTrue(np.isfinite(loss).any())
-        logic.showMap(ctNode, "L2", "focal_bmd_loss", 0.5)
-        from osteoimaging.mrml.views import composite_nodes
-
+        shown = logic.showMap(ctNode, "L2", "focal_bmd_loss", 0.5)
+        self.assertIs(shown, run.map_nodes["focal_bmd_loss"])
         for composite in composite_nodes(slicer.mrmlScene):
-            self.assertEqual(
-                composite.GetForegroundVolumeID(), run.map_nodes["focal_bmd_loss"].GetID()
-            )
+            self.assertEqual(composite.GetForegroundVolumeID(), shown.GetID())
+        self.assertTrue(legend_node(shown).GetVisibility())
+        self.assertFalse(legend_node(run.map_nodes["bmd"]).GetVisibility())
         self.delayDisplay("Test passed")

@@ -2,30 +2,47 @@
 
 Kept to what every widget needs and what cannot live in the logic layer: the scripted
 module template's parameter-node life cycle (:class:`ParameterNodeWidget`), a progress
-dialog with Cancel driving a ``progress(fraction, message)`` callback, and installing
-optional Python packages on first use after the user confirms.
+dialog with Cancel driving a ``progress(fraction, message)`` callback, Python packages
+installed on first use from the module's ``Resources/requirements.txt`` after the user
+agrees (``slicer.packaging.pip_ensure`` on Slicer 5.12, ``slicer.util.pip_install`` after
+a confirmation on 5.10; never during a self-test), and a parameter-node connector for a
+file path that may be unset.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import importlib.metadata
+import logging
+import os
+import pathlib
+import tempfile
+import types
+import typing
 from collections.abc import Callable
+from pathlib import Path
 
+import ctk
 import qt
 import slicer
 import vtk
+from packaging.requirements import Requirement
+from slicer.i18n import tr as _
+from slicer.parameterNodeWrapper import GuiConnector, parameterNodeGuiConnector
 from slicer.ScriptedLoadableModule import ScriptedLoadableModuleWidget
 from slicer.util import VTKObservationMixin
 
 from osteoimaging.errors import CancelledError
+
+REQUESTER = "OsteoImaging"
 
 
 class ParameterNodeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     """A module widget whose .ui is bound to its parameter node by ``connectGui``.
 
     Subclasses set ``uiName`` and ``logicClass`` and define ``connectButtons()`` and
-    ``onParameters(caller=None, event=None)``, which runs on every parameter change (no
-    hand-written widget↔node synchronisation: only enabling and showing results).
+    ``onParameters(caller=None, event=None)``, which runs on every parameter change and
+    only enables widgets and shows results (as the template's ``_checkCanApply``).
     """
 
     uiName = ""
@@ -37,6 +54,7 @@ class ParameterNodeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
+        self._running = False
 
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
@@ -51,6 +69,8 @@ class ParameterNodeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def cleanup(self):
+        """The module is unloaded: release the parameter node and every observation."""
+        self.setParameterNode(None)
         self.removeObservers()
 
     def enter(self):
@@ -72,6 +92,7 @@ class ParameterNodeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def setParameterNode(self, parameterNode):
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
             self.removeObserver(
                 self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters
             )
@@ -81,15 +102,21 @@ class ParameterNodeWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self.onParameters)
             self.onParameters()
 
-    def runWithPackages(self, title, requirements, purpose, work):
-        """``work(progress)`` under the progress dialog, after installing what it needs;
-        errors are shown by ``tryWithErrorDisplay`` (the widget boundary)."""
-        with slicer.util.tryWithErrorDisplay(f"{title} failed.", waitCursor=False):
-            if ensure_packages(requirements, purpose):
-                result = run_with_progress(title, work)
+    def runWork(self, title: str, work: Callable, buttons=()):
+        """``work(progress)`` under the progress dialog, with ``buttons`` disabled meanwhile
+        (no second run can start); errors are shown by ``tryWithErrorDisplay``."""
+        if self._running:
+            return None
+        self._running = True
+        for button in buttons:
+            button.enabled = False
+        try:
+            with slicer.util.tryWithErrorDisplay(_("{title} failed.").format(title=title)):
+                return run_with_progress(title, work)
+        finally:
+            self._running = False
+            if self._parameterNode:
                 self.onParameters()
-                return result
-        return None
 
 
 def run_with_progress(title: str, work: Callable):
@@ -102,11 +129,11 @@ def run_with_progress(title: str, work: Callable):
     dialog = slicer.util.createProgressDialog(
         parent=slicer.util.mainWindow(), windowTitle=title, labelText=title, maximum=1000
     )
-    dialog.setCancelButtonText("Cancel")
+    dialog.setCancelButtonText(_("Cancel"))
     dialog.setMinimumDuration(0)
 
     def progress(fraction: float, message: str = "") -> bool:
-        dialog.setValue(round(1000 * fraction))
+        dialog.setValue(min(max(round(1000 * fraction), 0), 1000))
         if message:
             dialog.setLabelText(f"{title}: {message}")
         slicer.app.processEvents()
@@ -116,43 +143,133 @@ def run_with_progress(title: str, work: Callable):
         with slicer.util.WaitCursor():
             return work(progress)
     except CancelledError:
-        slicer.util.showStatusMessage(f"{title}: cancelled", 3000)
+        slicer.util.showStatusMessage(_("{title}: cancelled").format(title=title), 3000)
         return None
     finally:
         dialog.close()
 
 
-def missing_packages(requirements: dict[str, str]) -> list[str]:
-    """Pip requirement strings whose import name (the dict key) is not importable."""
-    return [req for name, req in requirements.items() if importlib.util.find_spec(name) is None]
+# -- Python packages on first use --------------------------------------------------------------
 
 
-def ensure_packages(requirements: dict[str, str], purpose: str) -> bool:
-    """Install missing packages after the user confirms; False if the user declined.
+def load_requirements(path: str | Path) -> list[Requirement]:
+    """The requirements of a ``requirements.txt`` (comments and pip options skipped), as
+    ``slicer.packaging.load_requirements`` reads them (that function is 5.12 only)."""
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", "-")):
+            out.append(Requirement(line))
+    return out
 
-    ``requirements`` maps import names to pip requirement strings. Uses
-    ``slicer.pydeps.pip_ensure`` (Slicer ≥ 5.11) or ``slicer.util.pip_install``.
+
+def module_requirements(module_file: str, *names: str) -> list[Requirement]:
+    """The requirements named ``names`` (distribution names) in the module's
+    ``Resources/requirements.txt``."""
+    path = Path(module_file).resolve().parent / "Resources" / "requirements.txt"
+    wanted = {n.lower() for n in names}
+    found = [r for r in load_requirements(path) if r.name.lower() in wanted]
+    if len(found) != len(wanted):
+        raise KeyError(f"{path} does not list {sorted(wanted - {r.name.lower() for r in found})}")
+    return found
+
+
+def is_satisfied(requirement: Requirement) -> bool:
+    """Installed at an acceptable version (markers that do not apply count as satisfied)."""
+    if requirement.marker is not None and not requirement.marker.evaluate():
+        return True
+    try:
+        installed = importlib.metadata.version(requirement.name)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return requirement.specifier.contains(installed, prereleases=True)
+
+
+def ensure_requirements(requirements: list[Requirement], purpose: str) -> bool:
+    """Install what is missing after the user agrees; True if everything is installed now.
+
+    Slicer 5.12: ``slicer.packaging.pip_ensure`` (its own confirmation and progress
+    dialogs; skipped in testing mode). Slicer 5.10: a confirmation, then
+    ``slicer.util.pip_install``. Never installs during a self-test (testing mode).
     """
-    missing = missing_packages(requirements)
+    missing = [r for r in requirements if not is_satisfied(r)]
     if not missing:
         return True
-    text = (
-        f"{purpose} needs these Python packages, which are not installed yet:\n\n"
-        + "\n".join(missing)
-        + "\n\nInstall them now? This downloads them from the Python Package Index and "
-        "may take a few minutes."
-    )
-    if not slicer.util.confirmOkCancelDisplay(text, windowTitle="Install Python packages"):
-        return False
-    with slicer.util.WaitCursor():
-        if hasattr(slicer, "pydeps") and hasattr(slicer.pydeps, "pip_ensure"):
-            from packaging.requirements import Requirement
-
-            slicer.pydeps.pip_ensure([Requirement(r) for r in missing], requester="OsteoImaging")
-        else:
-            slicer.util.pip_install(missing)
+    try:
+        import slicer.packaging as packaging
+    except ImportError:  # Slicer 5.10
+        packaging = None
+    if packaging is not None and hasattr(packaging, "pip_ensure"):
+        try:
+            packaging.pip_ensure(missing, requester=REQUESTER)
+        except RuntimeError:  # "User declined package installation"
+            return False
+    else:
+        if slicer.app.testingEnabled():
+            return False
+        text = _(
+            "{purpose} needs these Python packages, which are not installed yet:\n\n{packages}"
+            "\n\nInstall them now? This downloads them from the Python Package Index."
+        ).format(purpose=purpose, packages="\n".join(str(r) for r in missing))
+        title = _("{requester} - Install Python Packages").format(requester=REQUESTER)
+        if not slicer.util.confirmOkCancelDisplay(text, windowTitle=title):
+            return False
+        with slicer.util.WaitCursor():
+            slicer.util.pip_install([str(r) for r in missing])
     importlib.invalidate_caches()
-    return not missing_packages(requirements)
+    return all(is_satisfied(r) for r in missing)
+
+
+# -- an optional file path in the parameter node ------------------------------------------------
+
+
+def _is_optional_path(datatype) -> bool:
+    if isinstance(datatype, types.UnionType):
+        datatype = typing.Union[tuple(typing.get_args(datatype))]  # noqa: UP007
+    if typing.get_origin(datatype) is typing.Annotated:
+        datatype = typing.get_args(datatype)[0]
+    return typing.get_origin(datatype) is typing.Union and set(typing.get_args(datatype)) == {
+        pathlib.Path,
+        type(None),
+    }
+
+
+@parameterNodeGuiConnector
+class PathLineEditToOptionalPathConnector(GuiConnector):
+    """``Path | None`` ↔ ``ctkPathLineEdit``: an unset path shows an empty field (a plain
+    ``Path`` parameter has no "unset" and shows ``.``)."""
+
+    @staticmethod
+    def canRepresent(widget, datatype) -> bool:
+        return type(widget) is ctk.ctkPathLineEdit and _is_optional_path(datatype)
+
+    @staticmethod
+    def create(widget, datatype):
+        if PathLineEditToOptionalPathConnector.canRepresent(widget, datatype):
+            return PathLineEditToOptionalPathConnector(widget)
+        return None
+
+    def __init__(self, widget):
+        super().__init__()
+        self._widget = widget
+
+    def _connect(self):
+        self._widget.currentPathChanged.connect(self.changed)
+
+    def _disconnect(self):
+        self._widget.currentPathChanged.disconnect(self.changed)
+
+    def widget(self):
+        return self._widget
+
+    def read(self):
+        return Path(self._widget.currentPath) if self._widget.currentPath else None
+
+    def write(self, value) -> None:
+        self._widget.currentPath = "" if value is None else str(value)
+
+
+# -- files and views ----------------------------------------------------------------------------
 
 
 def save_file_name(caption: str, default_name: str, file_filter: str) -> str:
@@ -164,9 +281,6 @@ def save_file_name(caption: str, default_name: str, file_filter: str) -> str:
 
 def slice_view_png(name: str = "Red") -> bytes | None:
     """PNG bytes of what a slice view shows now (None without a main window)."""
-    import os
-    import tempfile
-
     layout = slicer.app.layoutManager()
     widget = layout.sliceWidget(name) if layout is not None else None
     if widget is None:
@@ -175,7 +289,12 @@ def slice_view_png(name: str = "Red") -> bytes | None:
     os.close(handle)
     try:
         widget.sliceView().grab().save(path)
-        with open(path, "rb") as f:
-            return f.read()
+        return Path(path).read_bytes()
     finally:
         os.remove(path)
+
+
+def warn(message: str) -> None:
+    """A notice for the user that needs no answer: status bar and application log."""
+    logging.warning(message)
+    slicer.util.showStatusMessage(message, 10000)

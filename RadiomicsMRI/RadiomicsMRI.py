@@ -3,16 +3,29 @@
 A thin Slicer front end over :mod:`osteoimaging.mrml.radiomics_workflow` and the
 radiomics logic layer: T1WI and T2WI volumes and an L1–L4 segmentation → features
 table; a model (the reference-study preset or a saved model) → radscore and call;
-an ROC curve of a cohort's scores in a plot view. pyradiomics and scikit-learn are
-installed on first use, after the user agrees.
+an ROC curve of a cohort's scores in a plot view. pyradiomics comes from the SlicerRadiomics
+extension (a dependency of this extension, built for every platform); pandas and PyYAML
+(and pyradiomics, when SlicerRadiomics is absent) are installed on first use after the
+user agrees.
 """
 
 import enum
+import importlib.util
+import sys
+import unittest
 from pathlib import Path
 from typing import Annotated
 
+# Started from a source checkout (--additional-module-paths <repo>/RadiomicsMRI), the
+# packages osteoimaging and OsteoImagingGui are one folder up; an installed extension has
+# them beside this file (on sys.path already).
+if importlib.util.find_spec("OsteoImagingGui") is None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import slicer
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
+from slicer.i18n import tr as _
+from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
@@ -22,30 +35,36 @@ from slicer.ScriptedLoadableModule import (
 
 from osteoimaging.errors import InputError
 from osteoimaging.mrml import radiomics_workflow as workflow
-from OsteoImagingGui import ParameterNodeWidget
+from OsteoImagingGui import ParameterNodeWidget, ensure_requirements, module_requirements, warn
 
-REQUIREMENTS = {
-    "radiomics": "pyradiomics-bhklab==3.1.4",
-    "sklearn": "scikit-learn>=1.4",
-    "pandas": "pandas>=2.0",
-    "yaml": "PyYAML>=6.0",
-}
 PRESETS = ["reference-9", "full", "parameter file"]
+PYRADIOMICS = "pyradiomics-bhklab"  # the pip fallback when SlicerRadiomics is not installed
+
+
+def radiomicsRequirements():
+    """What the radiomics steps need from ``Resources/requirements.txt``; pyradiomics only
+    when no ``radiomics`` package is importable (SlicerRadiomics provides one)."""
+    requirements = module_requirements(__file__, "pandas", "PyYAML", PYRADIOMICS)
+    if importlib.util.find_spec("radiomics") is not None:
+        requirements = [r for r in requirements if r.name != PYRADIOMICS]
+    return requirements
 
 
 class RadiomicsMRI(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "Radiomics MRI"
-        self.parent.categories = ["Quantification"]
-        self.parent.dependencies = ["Segmentations"]
-        self.parent.contributors = ["OsteoImaging developers"]
-        self.parent.helpText = (
+        self.parent.title = _("Radiomics MRI")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Quantification")]
+        self.parent.dependencies = ["Segmentations", "Plots"]
+        self.parent.contributors = ["OsteoImaging developers (OsteoImaging project)"]
+        self.parent.helpText = _(
             "Radiomics features of L1–L4 on lumbar T1- and T2-weighted MRI, and a radiomics "
             "score for abnormal bone mass. Select the volumes and the L1–L4 segmentation, "
             "Extract, then Apply model."
         )
-        self.parent.acknowledgementText = "Features by PyRadiomics (van Griethuysen et al., 2017)."
+        self.parent.acknowledgementText = _(
+            "Features by PyRadiomics (van Griethuysen et al., Cancer Research 2017)."
+        )
 
 
 class ModelSource(enum.Enum):
@@ -53,7 +72,7 @@ class ModelSource(enum.Enum):
     FILE = "file"
 
     def label(self):
-        return {"reference": "Reference-study model", "file": "Saved model file"}[self.value]
+        return {"reference": _("Reference-study model"), "file": _("Saved model file")}[self.value]
 
 
 @parameterNodeWrapper
@@ -63,10 +82,10 @@ class RadiomicsMRIParameterNode:
     segmentation: vtkMRMLSegmentationNode
     secondRaterSegmentation: vtkMRMLSegmentationNode
     preset: Annotated[str, Choice(PRESETS)] = "reference-9"
-    parameterFile: Path
+    parameterFile: Path | None
     modelSource: ModelSource = ModelSource.REFERENCE
-    modelFile: Path
-    cohortScoresFile: Path
+    modelFile: Path | None
+    cohortScoresFile: Path | None
 
 
 class RadiomicsMRIWidget(ParameterNodeWidget):
@@ -84,40 +103,50 @@ class RadiomicsMRIWidget(ParameterNodeWidget):
 
     def onParameters(self, caller=None, event=None):
         p = self._parameterNode
-        self.ui.extractButton.enabled = bool(p.t1Volume and p.t2Volume and p.segmentation)
+        idle = not self._running
+        features = self.logic.featuresTable()
+        self.ui.extractButton.enabled = idle and bool(p.t1Volume and p.t2Volume and p.segmentation)
         self.ui.parameterFilePathLineEdit.enabled = p.preset == "parameter file"
         self.ui.modelFilePathLineEdit.enabled = p.modelSource == ModelSource.FILE
-        self.ui.applyModelButton.enabled = self.logic.featuresTable() is not None
-        self.ui.featuresTableView.setMRMLTableNode(self.logic.featuresTable())
-        self.ui.iccButton.enabled = bool(p.secondRaterSegmentation) and bool(
-            self.logic.featuresTable()
-        )
+        self.ui.applyModelButton.enabled = idle and features is not None
+        self.ui.featuresTableView.setMRMLTableNode(features)
+        self.ui.iccButton.enabled = idle and bool(p.secondRaterSegmentation) and bool(features)
         self.ui.iccTableView.setMRMLTableNode(self.logic.iccTable())
         self.ui.scoresTableView.setMRMLTableNode(self.logic.scoresTable())
 
     def _withPackages(self, title, work):
-        self.runWithPackages(title, REQUIREMENTS, "MRI radiomics", work)
+        if importlib.util.find_spec("radiomics") is None:
+            warn(
+                _(
+                    "pyradiomics is not available. The SlicerRadiomics extension provides it "
+                    "ready-built; otherwise it is built from source, which needs a C compiler "
+                    "(on Windows and macOS install SlicerRadiomics instead)."
+                )
+            )
+        if not ensure_requirements(radiomicsRequirements(), _("MRI radiomics")):
+            warn(_("{title}: the required Python packages are not installed.").format(title=title))
+            return None
+        buttons = (self.ui.extractButton, self.ui.applyModelButton, self.ui.iccButton)
+        return self.runWork(title, work, buttons)
 
     def onExtract(self):
         self._withPackages(
-            "Extracting features",
+            _("Extracting features"),
             lambda progress: self.logic.extract(self._parameterNode, progress),
         )
 
     def onApplyModel(self):
         self._withPackages(
-            "Applying the model", lambda progress: self.logic.applyModel(self._parameterNode)
+            _("Applying the model"), lambda progress: self.logic.applyModel(self._parameterNode)
         )
 
     def onIcc(self):
-        self._withPackages("Rater ICC", lambda progress: self.logic.raterIcc())
+        self._withPackages(_("Rater ICC"), lambda progress: self.logic.raterIcc())
 
     def onRoc(self):
-        def work(progress):
+        with slicer.util.tryWithErrorDisplay(_("ROC curve failed.")):
             chart = self.logic.rocChart(self._parameterNode.cohortScoresFile)
             slicer.modules.plots.logic().ShowChartInLayout(chart)
-
-        self._withPackages("ROC curve", work)
 
 
 class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
@@ -137,13 +166,13 @@ class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
 
     def raterIcc(self):
         if self.featuresTable() is None:
-            raise InputError("extract the features with a second rater's segmentation first")
+            raise InputError(_("extract the features with a second rater's segmentation first"))
         return workflow.run_icc(self.featuresTable())
 
     def preset(self, p):
         if p.preset == "parameter file":
-            if not p.parameterFile or not Path(p.parameterFile).is_file():
-                raise InputError("choose a PyRadiomics parameter file", p.parameterFile)
+            if p.parameterFile is None or not p.parameterFile.is_file():
+                raise InputError(_("choose a PyRadiomics parameter file"), p.parameterFile)
             return str(p.parameterFile)
         return p.preset
 
@@ -151,6 +180,8 @@ class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
         from osteoimaging.radiomics import load_model, published_model
 
         if p.modelSource == ModelSource.FILE:
+            if p.modelFile is None:
+                raise InputError(_("choose a saved model file"))
             return load_model(p.modelFile)
         return published_model()
 
@@ -166,42 +197,59 @@ class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
 
     def applyModel(self, p):
         if self.featuresTable() is None:
-            raise InputError("extract the features first")
+            raise InputError(_("extract the features first"))
         return workflow.run_model(self.featuresTable(), self.model(p))
 
     def rocChart(self, path):
         """ROC of a cohort's scores: a CSV with columns ``radscore`` and ``abnormal`` (0/1)."""
-        import pandas as pd
-        from sklearn.metrics import roc_auc_score, roc_curve
+        import csv
 
         from osteoimaging.mrml.plots import roc_chart
+        from osteoimaging.stats.roc import auc_delong, roc_curve
 
-        if not path or not Path(path).is_file():
-            raise InputError("choose a CSV of cohort scores (columns radscore, abnormal)", path)
-        frame = pd.read_csv(path)
-        if not {"radscore", "abnormal"} <= set(frame.columns):
-            raise InputError("the CSV needs columns radscore and abnormal", path)
-        fpr, tpr, _ = roc_curve(frame["abnormal"], frame["radscore"])
-        auc = roc_auc_score(frame["abnormal"], frame["radscore"])
-        return roc_chart(slicer.mrmlScene, fpr, tpr, auc, name="Radscore ROC")
+        if path is None or not Path(path).is_file():
+            raise InputError(_("choose a CSV of cohort scores (columns radscore, abnormal)"), path)
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        if not rows or not {"radscore", "abnormal"} <= set(rows[0]):
+            raise InputError(_("the CSV needs columns radscore and abnormal"), path)
+        try:
+            score = [float(r["radscore"]) for r in rows]
+            abnormal = [int(float(r["abnormal"])) for r in rows]
+        except ValueError as error:
+            raise InputError(_("radscore and abnormal must be numbers"), path) from error
+        fpr, tpr, _thresholds = roc_curve(abnormal, score)
+        chart = roc_chart(
+            slicer.mrmlScene, fpr, tpr, auc_delong(abnormal, score)["auc"], name="Radscore ROC"
+        )
+        # Plot charts ignore their axis ranges unless automatic ranging is off.
+        chart.SetXAxisRangeAuto(False)
+        chart.SetYAxisRangeAuto(False)
+        return chart
 
 
 class RadiomicsMRITest(ScriptedLoadableModuleTest):
-    """Extraction through the logic on a synthetic L1–L4 MRI inside real Slicer."""
+    """Extraction through the logic on a synthetic L1–L4 MRI inside real Slicer.
+
+    Never installs anything: without pyradiomics (SlicerRadiomics), pandas and PyYAML the
+    test is skipped and says why.
+    """
 
     def setUp(self):
-        from OsteoImagingGui import missing_packages
-
         slicer.mrmlScene.Clear(0)
-        missing = missing_packages(REQUIREMENTS)
-        if missing:  # a test may install what the module would ask the user for
-            slicer.util.pip_install(missing)
 
     def runTest(self):
         self.setUp()
         self.test_extraction_on_synthetic_spine()
 
     def test_extraction_on_synthetic_spine(self):
+        needed = ("radiomics", "pandas", "yaml")
+        missing = [m for m in needed if importlib.util.find_spec(m) is None]
+        if missing:
+            raise unittest.SkipTest(
+                f"needs {', '.join(missing)}, which Slicer does not bundle (pyradiomics comes with "
+                "the SlicerRadiomics extension; the module installs the rest on first use)"
+            )
         import numpy as np
 
         from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
@@ -229,4 +277,6 @@ class RadiomicsMRITest(ScriptedLoadableModuleTest):
         rows = table_rows(table)
         self.assertEqual([r["level"] for r in rows], [*workflow.LEVELS, "patient"])
         self.assertGreater(len(rows[0]), 10)
+        scores = logic.applyModel(p)
+        self.assertEqual(scores.GetNumberOfRows(), 5)  # L1–L4 and the patient
         self.delayDisplay("Test passed")

@@ -1,11 +1,12 @@
-"""Static contract of the Slicer modules: what only real Slicer can run, checked here.
+"""Static checks of the Slicer modules that running them cannot make.
 
-Each module file compiles (Python 3.10 grammar); its .ui is a valid Qt Designer form;
-every ``SlicerParameterName`` in the .ui is a field of the module's
-``@parameterNodeWrapper`` class and vice versa, bound to a widget type that Slicer's
-``connectGui`` supports for the field's type; every ``self.ui.<name>`` exists in the .ui;
-every OsteoImaging module they import is in the CMake install list; and the logic
-layer imports Slicer only in ``osteoimaging.mrml``, which uses only slicer-core.
+The modules' real code runs in ``test_slicer_harness.py`` (the .ui loaded strictly, the
+parameter-node binding through Slicer's own ``connectGui``, the flows, the self-tests).
+Here: every module file compiles with the Python 3.10 grammar (the headless floor); every
+``self.ui.<name>`` in the source exists in the .ui, including those on code paths no flow
+reaches; every OsteoImaging module they import is in the CMake install list; the logic
+layer imports Slicer only in ``osteoimaging.mrml``; the ExtensionsIndex entry matches CMake;
+lazy imports resolve.
 """
 
 from __future__ import annotations
@@ -23,18 +24,6 @@ from test_cmake_install import package_install_list
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = ("FocalOsteoDefect", "RadiomicsMRI")
-# Qt/CTK/MRML widget classes the parameter node wrapper can bind, per field type
-# (Slicer developer guide, "Parameter nodes → GUI connection → Available connectors").
-CONNECTORS = {
-    "bool": {"QCheckBox", "ctkCheckBox", "QPushButton"},
-    "int": {"QSlider", "QSpinBox"},
-    "float": {"QDoubleSpinBox", "ctkSliderWidget", "ctkDoubleSlider", "ctkDoubleSpinBox"},
-    "str": {"QLineEdit", "QTextEdit", "QLabel"},
-    "choice": {"QComboBox", "ctkComboBox"},
-    "enum": {"QComboBox", "ctkComboBox"},
-    "Path": {"ctkPathLineEdit", "ctkDirectoryButton"},
-    "node": {"qMRMLNodeComboBox", "qMRMLSubjectHierarchyTreeView"},
-}
 # Modules the module files import lazily that other branches of this project provide.
 FROM_OTHER_BRANCHES = (
     "osteoimaging.focal",
@@ -60,47 +49,6 @@ def _widgets(root: ET.Element) -> dict[str, ET.Element]:
     return {w.get("name"): w for w in root.iter("widget")}
 
 
-def _parameter_fields(module: str) -> dict[str, str]:
-    """Field name → kind (see CONNECTORS) of the @parameterNodeWrapper class."""
-    tree = ast.parse(_source(module))
-    enums = {
-        node.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef)
-        and any(ast.unparse(b) in ("enum.Enum", "Enum") for b in node.bases)
-    }
-    enums |= {
-        t.id
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Assign)
-        and isinstance(node.value, ast.Call)
-        and ast.unparse(node.value.func) == "enum.Enum"
-        for t in node.targets
-    }
-    classes = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef)
-        and any(ast.unparse(d) == "parameterNodeWrapper" for d in node.decorator_list)
-    ]
-    assert len(classes) == 1, "exactly one @parameterNodeWrapper class"
-    fields = {}
-    for item in classes[0].body:
-        if isinstance(item, ast.AnnAssign):
-            annotation = ast.unparse(item.annotation)
-            base = re.sub(r"^Annotated\[([^,]+),.*\]$", r"\1", annotation)
-            if "Choice(" in annotation:
-                kind = "choice"
-            elif base in enums:
-                kind = "enum"
-            elif base.startswith("vtkMRML"):
-                kind = "node"
-            else:
-                kind = base
-            fields[item.target.id] = kind
-    return fields
-
-
 @pytest.mark.parametrize("module", MODULES)
 def test_module_compiles_for_python_310(module):
     source = _source(module)
@@ -108,53 +56,6 @@ def test_module_compiles_for_python_310(module):
     ast.parse(source, feature_version=(3, 10))
     classes = {n.name for n in ast.parse(source).body if isinstance(n, ast.ClassDef)}
     assert {module, f"{module}Widget", f"{module}Logic", f"{module}Test"} <= classes
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_ui_is_a_qt_designer_form(module):
-    root = _ui(module)
-    assert root.tag == "ui" and root.get("version") == "4.0"
-    assert root.findtext("class") == module
-    top = root.find("widget")
-    assert top.get("class") == "qMRMLWidget" and top.get("name") == module
-    names = [w.get("name") for w in root.iter("widget")]
-    assert len(names) == len(set(names)), "widget names must be unique"
-    declared = {c.findtext("class") for c in root.iter("customwidget")}
-    qt_classes = {"QWidget", "QLabel", "QPushButton", "QComboBox", "QLineEdit", "QCheckBox"}
-    for w in root.iter("widget"):
-        assert w.get("class") in declared | qt_classes, f"undeclared widget class {w.get('class')}"
-    for custom in root.iter("customwidget"):
-        assert custom.findtext("header") == f"{custom.findtext('class')}.h"
-    for layout in root.iter("layout"):
-        rows = [(i.get("row"), i.get("column")) for i in layout.findall("item")]
-        if layout.get("class") == "QFormLayout":
-            assert len(rows) == len(set(rows)), f"overlapping cells in {layout.get('name')}"
-    for connection in root.iter("connection"):
-        assert connection.findtext("sender") in names
-        assert connection.findtext("receiver") in names
-    node_combos = {
-        w.get("name") for w in top.iter("widget") if w.get("class").startswith("qMRML")
-    } - {module}
-    receivers = {c.findtext("receiver") for c in root.iter("connection")}
-    assert node_combos <= receivers, f"no setMRMLScene connection: {node_combos - receivers}"
-
-
-@pytest.mark.parametrize("module", MODULES)
-def test_parameter_names_match_fields_and_widget_types(module):
-    fields = _parameter_fields(module)
-    bound = {}
-    for name, w in _widgets(_ui(module)).items():
-        for prop in w.findall("property"):
-            if prop.get("name") == "SlicerParameterName":
-                assert prop.get("stdset") == "0", "SlicerParameterName is a dynamic property"
-                bound[prop.findtext("string")] = (name, w.get("class"))
-    assert set(bound) == set(fields), (
-        f"in .ui only: {set(bound) - set(fields)}; in parameter node only: "
-        f"{set(fields) - set(bound)}"
-    )
-    for field, kind in fields.items():
-        _, widget_class = bound[field]
-        assert widget_class in CONNECTORS[kind], f"{field} ({kind}) bound to {widget_class}"
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -223,10 +124,10 @@ def test_logic_layer_imports_slicer_only_in_the_bridge():
 
 
 def test_extensions_index_entry_matches_cmake():
-    """Resources/OsteoImaging.json is an ExtensionsIndex catalog entry consistent with CMake."""
+    """Resources/SlicerOsteoImaging.json: an ExtensionsIndex catalog entry that matches CMake."""
     import json
 
-    entry = json.loads((ROOT / "Resources" / "OsteoImaging.json").read_text(encoding="utf-8"))
+    entry = json.loads((ROOT / "Resources" / "SlicerOsteoImaging.json").read_text(encoding="utf-8"))
     assert entry["$schema"].endswith("slicer-extension-catalog-entry-schema-v1.0.1.json#")
     assert set(entry) == {
         "$schema",
@@ -238,18 +139,20 @@ def test_extensions_index_entry_matches_cmake():
         "tier",
     }
     cmake = (ROOT / "CMakeLists.txt").read_text(encoding="utf-8")
-    assert re.search(r"^project\(OsteoImaging\)$", cmake, re.M)
+    assert re.search(r"^project\(SlicerOsteoImaging\)$", cmake, re.M)
     category = re.search(r'set\(EXTENSION_CATEGORY "([^"]+)"\)', cmake).group(1)
     assert entry["category"] == category == "Quantification"
-    assert entry["scm_url"].endswith(".git") and entry["build_dependencies"] == []
+    assert entry["scm_url"].endswith(".git")
     for variable in ("HOMEPAGE", "CONTRIBUTORS", "DESCRIPTION", "ICONURL", "SCREENSHOTURLS"):
         assert re.search(rf'set\(EXTENSION_{variable} "[^"]+"\)', cmake), variable
-    assert re.search(r'set\(EXTENSION_DEPENDS "NA"\)', cmake)
+    depends = re.search(r"set\(EXTENSION_DEPENDS ([^)#]+)\)", cmake).group(1).split()
+    assert depends == ["SlicerRadiomics"] == entry["build_dependencies"]
     icon = ROOT / "Resources" / "Icons" / "OsteoImaging.png"
     assert icon.read_bytes()[16:24] == (128).to_bytes(4, "big") * 2  # PNG IHDR 128×128
     assert "Resources/Icons/OsteoImaging.png" in cmake
-    assert "Resources/Screenshots/focal_overlay.png" in cmake
-    assert (ROOT / "Resources" / "Screenshots" / "focal_overlay.png").is_file()
+    assert "Resources/Screenshots/focal_module.png" in cmake
+    assert (ROOT / "Resources" / "Screenshots" / "focal_module.png").is_file()
+    assert entry["scm_url"].rsplit("/", 1)[1] == "SlicerOsteoImaging.git", "repository name"
 
 
 def _defined_names(path: Path) -> set[str]:
