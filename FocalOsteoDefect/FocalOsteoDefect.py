@@ -44,7 +44,6 @@ from OsteoImagingGui import (
     ensure_requirements,
     module_requirements,
     save_file_name,
-    slice_view_png,
     warn,
 )
 
@@ -232,7 +231,7 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
             return
 
         def save(path):
-            self.logic.saveReport(path, self._parameterNode, slice_view_png("Red"))
+            self.logic.saveReport(path, self._parameterNode)
 
         self._saveAs(_("Save report"), "focal_report.html", _("HTML (*.html)"), save)
 
@@ -326,18 +325,14 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
 
     def showMap(self, ctNode, level, key, opacity):
         """The level's map ``key`` over the CT in every slice view, with its legend; other
-        OsteoImaging map legends of this scene are hidden, nothing else is touched."""
+        OsteoImaging map legends of this scene are hidden, nothing else is touched
+        (:func:`osteoimaging.mrml.views.show_map`)."""
+        from osteoimaging.mrml.views import show_map
+
         mapNode = self.mapNode(ctNode, level, key)
         if mapNode is None:
             return None
-        for composite in composite_nodes(slicer.mrmlScene):
-            composite.SetBackgroundVolumeID(ctNode.GetID())
-            composite.SetForegroundVolumeID(mapNode.GetID())
-            composite.SetForegroundOpacity(float(opacity))
-        for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
-            legend = legend_node(node) if node.GetAttribute("OsteoImaging.map") else None
-            if legend is not None:
-                legend.SetVisibility(node is mapNode)
+        show_map(slicer.mrmlScene, ctNode, mapNode, opacity)
         return mapNode
 
     def setOpacity(self, ctNode, level, key, opacity):
@@ -347,20 +342,12 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
             if mapNode is not None and composite.GetForegroundVolumeID() == mapNode.GetID():
                 composite.SetForegroundOpacity(float(opacity))
 
-    def saveReport(self, path, p, imagePng=None):
-        """HTML report: the results table, the settings and (optionally) a view's image."""
+    def saveReport(self, path, p):
+        """The study report of the levels measured on this CT (the page ``osteo focal``
+        writes: summary with quality flags, overlays, sub-region grids, method)."""
         from osteoimaging.mrml.report import save_report
 
-        table = self.resultsTable(p.inputVolume)
-        if table is None:
-            raise InputError(_("measure a vertebra of this CT first"))
-        notes = {
-            "method": "Li C et al., JOR Spine 2022;5(1):e1195 (focal osteoporosis defect)",
-            "calibration": p.calibration.label(),
-            "parameters": repr(self.focalParameters(p)),
-            "alignment": "end-plate fit" if p.alignment else "scanner axes",
-        }
-        save_report(table, path, notes=notes, image_png=imagePng)
+        save_report(p.inputVolume, path)
 
     def exportTable(self, path, p):
         from osteoimaging.mrml.tables import save_table
@@ -425,7 +412,7 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
             p.level = level
             run = logic.process(p)
             self.assertEqual(set(run.map_nodes), set(MAP_KEYS))
-        rows = [r for r in table_rows(logic.resultsTable(ctNode)) if r["region"] == "body"]
+        rows = table_rows(logic.resultsTable(ctNode))
         self.assertEqual([r["level"] for r in rows], ["L1", "L2"])
         self.assertGreater(rows[0]["focal_bmc_loss_mm"], 0.0)
         self.assertAlmostEqual(rows[0]["focal_bmc_loss_mm"], rows[1]["focal_bmc_loss_mm"])

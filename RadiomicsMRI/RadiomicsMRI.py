@@ -277,6 +277,22 @@ class RadiomicsMRITest(ScriptedLoadableModuleTest):
         rows = table_rows(table)
         self.assertEqual([r["level"] for r in rows], [*workflow.LEVELS, "patient"])
         self.assertGreater(len(rows[0]), 10)
-        scores = logic.applyModel(p)
+        # The published radscore refuses features not z-scored with the study's training
+        # statistics (unpublished); a model saved from one's own cohort applies.
+        with self.assertRaises(InputError):
+            logic.applyModel(p)
+        import tempfile
+
+        from osteoimaging.mrml.radiomics_workflow import table_to_frame
+        from osteoimaging.radiomics import published_model, save_model
+
+        model = published_model()
+        frame = table_to_frame(table)
+        model.means = [float(frame[f].mean()) for f in model.features]
+        model.sds = [float(frame[f].std()) or 1.0 for f in model.features]
+        with tempfile.TemporaryDirectory() as folder:
+            p.modelSource = ModelSource.FILE
+            p.modelFile = save_model(model, Path(folder) / "cohort_model.json")
+            scores = logic.applyModel(p)
         self.assertEqual(scores.GetNumberOfRows(), 5)  # L1–L4 and the patient
         self.delayDisplay("Test passed")

@@ -197,12 +197,13 @@ def _check_binding(widget, ui):
 def test_focal_flow(session, tmp_path):
     """CT → click a seed → Apply → segment, maps, legend, table → report, table, overlay."""
     result = flows.focal_flow(session, tmp_path / "out", sample=False)
-    body = next(r for r in result.rows if r["region"] == "body")
-    assert body["focal_bmc_loss_mm"] > 0
-    assert result.files["report"].read_text(encoding="utf-8").count("<tr>") >= 2
+    (row,) = result.rows  # the one row schema of every front end
+    assert row["level"] == "L1" and row["focal_bmc_loss_mm"] > 0 and row["qc"] in ("ok", "flagged")
+    report = result.files["report"].read_text(encoding="utf-8")
+    assert 'id="level-L1"' in report and report.count("data:image/png;base64,") >= 3
     assert result.files["overlay"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(result.files["table"], newline="", encoding="utf-8") as f:
-        assert next(csv.reader(f))[:2] == ["level", "region"]
+        assert next(csv.reader(f))[:4] == ["level", "source", "qc", "qc_flags"]
     assert result.answered == [], "nothing to install: no dialog"
     assert session.used_core_modules() <= set(session.module_dependencies("FocalOsteoDefect"))
     flows.check_cleanup(session)
@@ -240,7 +241,7 @@ def test_declining_numba_still_measures(session, tmp_path):
     ((title, text, button),) = result.answered
     assert "Install Python Packages" in title and "numba" in text and button == 0x400000
     assert any("numba is not installed" in m for m in result.status)
-    assert any(r["region"] == "body" for r in result.rows)
+    assert [r["level"] for r in result.rows] == ["L1"]
 
 
 @pytest.mark.parametrize(

@@ -26,8 +26,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="slicer-harness-out")
     parser.add_argument("--numba", default="Cancel", help="answer to the numba install dialog")
     parser.add_argument("--jinja2", default="Ok", help="answer to the Jinja2 install dialog")
-    parser.add_argument("--expect-dialogs", action="store_true",
-                        help="numba and Jinja2 are not installed: their dialogs must appear")
+    parser.add_argument(
+        "--expect-dialogs",
+        action="store_true",
+        help="numba and Jinja2 are not installed: their dialogs must appear",
+    )
     args = parser.parse_args(argv)
     reason = missing_reason(args.version)
     if reason:
@@ -57,7 +60,7 @@ def main(argv=None) -> int:
         "dialogs_answered": [(t, b) for t, _, b in result.answered],
         "status_bar": result.status,
         "files": {k: str(v) for k, v in result.files.items()},
-        "body_row": next(r for r in result.rows if r["region"] == "body"),
+        "row": result.rows[0],
     }
     print(json.dumps(summary, indent=1, default=str))
     return 0

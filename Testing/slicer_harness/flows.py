@@ -237,7 +237,7 @@ def focal_flow(
     table = ui.resultsTableView.mrmlTableNode()
     assert table is not None, "the results table is shown"
     result.rows = table_rows(table)
-    assert [r["level"] for r in result.rows if r["region"] == "body"] == ["L1"]
+    assert [r["level"] for r in result.rows] == ["L1"]
     shown = widget.logic.mapNode(ct, "L1", "focal_bmc_loss")
     for composite in composite_nodes(session.scene):
         assert composite.GetForegroundVolumeID() == shown.GetID()
@@ -303,6 +303,13 @@ def radiomics_flow(session: SlicerSession, out: Path) -> dict:
     click(ui.extractButton)
     features = ui.featuresTableView.mrmlTableNode()
     assert features is not None and features.GetNumberOfRows() == 5
+    # The published radscore needs the study's unpublished training z-scoring and refuses
+    # raw features; a model saved from the user's own cohort applies.
+    model = out / "cohort_model.json"
+    cohort_model(features, model)
+    expand(ui.modelCollapsibleButton) if hasattr(ui, "modelCollapsibleButton") else None
+    choose(ui.modelSourceComboBox, "Saved model file")
+    type_text(ui.modelFilePathLineEdit, str(model))
     click(ui.applyModelButton)
     scores = ui.scoresTableView.mrmlTableNode()
     assert scores is not None and scores.GetNumberOfRows() == 5
@@ -324,6 +331,22 @@ def radiomics_flow(session: SlicerSession, out: Path) -> dict:
     assert views and views[0].GetPlotChartNodeID() == chart.GetID(), "the ROC is in a plot view"
     assert not chart.GetXAxisRangeAuto() and tuple(chart.GetXAxisRange()) == (0.0, 1.0)
     return {"features": features, "scores": scores, "chart": chart}
+
+
+def cohort_model(features_node, path: Path) -> Path:
+    """A saved radscore model (the published model's features and coefficients) whose
+    training means and SDs are a cohort that holds these features (test data only)."""
+    from osteoimaging.mrml.radiomics_workflow import table_to_frame
+    from osteoimaging.radiomics import published_model, save_model
+
+    model = published_model()
+    frame = table_to_frame(features_node)
+    model.means = [float(frame[f].mean()) for f in model.features]
+    model.sds = [
+        max(float(frame[f].std()), 1e-6 + abs(float(frame[f].mean()))) for f in model.features
+    ]
+    model.name, model.warning = "test cohort model", ""
+    return save_model(model, path)
 
 
 def focal_module_path() -> Path:
