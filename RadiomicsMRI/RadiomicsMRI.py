@@ -219,13 +219,9 @@ class RadiomicsMRILogic(ScriptedLoadableModuleLogic):
         except ValueError as error:
             raise InputError(_("radscore and abnormal must be numbers"), path) from error
         fpr, tpr, _thresholds = roc_curve(abnormal, score)
-        chart = roc_chart(
+        return roc_chart(
             slicer.mrmlScene, fpr, tpr, auc_delong(abnormal, score)["auc"], name="Radscore ROC"
         )
-        # Plot charts ignore their axis ranges unless automatic ranging is off.
-        chart.SetXAxisRangeAuto(False)
-        chart.SetYAxisRangeAuto(False)
-        return chart
 
 
 class RadiomicsMRITest(ScriptedLoadableModuleTest):

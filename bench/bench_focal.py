@@ -198,9 +198,8 @@ def main() -> None:
         print(json.dumps(_plain_python(ct, mask, int(k))))
         return
 
-    from osteoimaging.cli.demo import demo_case
     from osteoimaging.imageio import write_image
-    from osteoimaging.phantoms import vertebra_ct
+    from osteoimaging.phantoms import demo_case, vertebra_ct
 
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     if args.threads:

@@ -11,14 +11,6 @@ from osteoimaging.atomic import write_json
 from osteoimaging.errors import InputError
 
 
-def demo_case():
-    """The bundled demo: an L1-sized body, BV/TV 0.15, one 5 mm focal void."""
-    from osteoimaging.phantoms import CTProtocol, FocalDefect, VertebraSpec
-
-    spec = VertebraSpec(defects=[FocalDefect((3.0, -4.0, 2.0), (5.0, 5.0, 5.0))], seed=7)
-    return spec, CTProtocol(seed=8)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
@@ -40,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from osteoimaging.imageio import write_image
     from osteoimaging.log import logger
     from osteoimaging.phantoms.ctsim import simulate_ct
-    from osteoimaging.phantoms.vertebra import make_vertebra
+    from osteoimaging.phantoms.vertebra import demo_case, make_vertebra
     from osteoimaging.progress import TqdmProgress
 
     out = Path(args.out)

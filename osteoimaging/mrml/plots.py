@@ -59,6 +59,9 @@ def roc_chart(scene, fpr, tpr, auc: float, name: str = "ROC"):
     chart.SetTitle(f"{name} (AUC = {auc:.3f})")
     chart.SetXAxisTitle("1 − specificity")
     chart.SetYAxisTitle("sensitivity")
+    # Fixed 0–1 axes: Slicer ignores a range while the axis is still automatic.
+    chart.SetXAxisRangeAuto(False)
+    chart.SetYAxisRangeAuto(False)
     chart.SetXAxisRange(0.0, 1.0)
     chart.SetYAxisRange(0.0, 1.0)
     return chart

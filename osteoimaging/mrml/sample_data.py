@@ -14,15 +14,6 @@ from pathlib import Path
 DEMO_FILE_NAME = "OsteoImagingDemoVertebra.nrrd"
 
 
-def demo_case():
-    """``osteo demo``'s phantom (VertebraSpec, CTProtocol): an L1-sized body, BV/TV 0.15,
-    one 5 mm focal void. Imported when called: registering the sample costs nothing."""
-    from osteoimaging.phantoms import CTProtocol, FocalDefect, VertebraSpec
-
-    spec = VertebraSpec(defects=[FocalDefect((3.0, -4.0, 2.0), (5.0, 5.0, 5.0))], seed=7)
-    return spec, CTProtocol(seed=8)
-
-
 def demo_cache_path(scene) -> Path:
     """Where the generated CT is kept: the scene's cache folder (Slicer's download cache)."""
     return Path(scene.GetCacheManager().GetRemoteCacheDirectory()) / DEMO_FILE_NAME
@@ -41,7 +32,7 @@ def add_demo_vertebra(scene, name: str = "OsteoImagingDemoVertebra"):
     from osteoimaging.imageio import write_image
     from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
     from osteoimaging.mrml.volumes import volume_to_node
-    from osteoimaging.phantoms import vertebra_ct
+    from osteoimaging.phantoms import demo_case, vertebra_ct
 
     spec, protocol = demo_case()
     ct, mask, _truth = vertebra_ct(spec, protocol)

@@ -6,6 +6,7 @@ from osteoimaging.phantoms.vertebra import (
     FocalDefect,
     VertebraPhantom,
     VertebraSpec,
+    demo_case,
     make_vertebra,
     vertebra_ct,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "FocalDefect",
     "VertebraPhantom",
     "VertebraSpec",
+    "demo_case",
     "make_vertebra",
     "plate_model",
     "simulate_ct",

@@ -257,6 +257,15 @@ def _spec_dict(spec: VertebraSpec) -> dict:
     return d
 
 
+def demo_case():
+    """The demo of ``osteo demo`` and of Slicer's sample data: (VertebraSpec, CTProtocol) of
+    an L1-sized body, BV/TV 0.15, one 5 mm focal void, at the paper's scan protocol."""
+    from osteoimaging.phantoms.ctsim import CTProtocol
+
+    spec = VertebraSpec(defects=[FocalDefect((3.0, -4.0, 2.0), (5.0, 5.0, 5.0))], seed=7)
+    return spec, CTProtocol(seed=8)
+
+
 def vertebra_ct(spec: VertebraSpec | None = None, protocol=None) -> tuple[Volume, Volume, dict]:
     """The routine-CT view of a synthetic vertebra: (CT in HU, body mask, ground truth).
 
