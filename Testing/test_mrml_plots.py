@@ -17,6 +17,8 @@ def test_roc_chart_and_rerun(slicer_app):
 
     chart = roc_chart(slicer_app.scene, [0.0, 0.25, 1.0], [0.0, 0.75, 1.0], auc=0.75)
     assert chart.GetTitle() == "ROC (AUC = 0.750)"
+    assert not chart.GetXAxisRangeAuto() and not chart.GetYAxisRangeAuto()
+    assert tuple(chart.GetXAxisRange()) == tuple(chart.GetYAxisRange()) == (0.0, 1.0)
     assert chart.GetNumberOfPlotSeriesNodes() == 2
     curve, chance = (chart.GetNthPlotSeriesNode(i) for i in range(2))
     np.testing.assert_array_equal(_column(curve, "fpr"), [0.0, 0.25, 1.0])
