@@ -34,7 +34,11 @@ from osteostation.session import StationSession
 from osteostation.ui import TABLE_COLUMNS, WINDOW_PRESETS, build_ui
 
 #: Slice views: singleton tag → (orientation, label colour).
-VIEWS = {"Red": ("Axial", "#F34A33"), "Yellow": ("Sagittal", "#EFD64D"), "Green": ("Coronal", "#6DAD4A")}
+VIEWS = {
+    "Red": ("Axial", "#F34A33"),
+    "Yellow": ("Sagittal", "#EFD64D"),
+    "Green": ("Coronal", "#6DAD4A"),
+}
 #: Download folder served to the page (relative URL, so a reverse-proxy prefix works).
 DOWNLOADS = "downloads"
 
@@ -86,9 +90,7 @@ def legend_state(key: str, units: str | None = None) -> dict:
 
     info = map_info(key)
     colours = palette_colours(info.colormap, 9)
-    stops = ", ".join(
-        f"rgb({int(255 * r)},{int(255 * g)},{int(255 * b)})" for r, g, b in colours
-    )
+    stops = ", ".join(f"rgb({int(255 * r)},{int(255 * g)},{int(255 * b)})" for r, g, b in colours)
     fmt = info.label_format
     return {
         "title": f"{info.label} ({units or info.units})",
@@ -112,11 +114,14 @@ def row_state(row: dict, seed_ras) -> dict:
         value = row.get(key)
         values[key] = _value_text(value)
         if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
-            cells[key] = "–" if isinstance(value, float) and math.isnan(value) else fmt.format(value)
+            nan = isinstance(value, float) and math.isnan(value)
+            cells[key] = "–" if nan else fmt.format(value)
         else:
             cells[key] = "" if value is None else str(value)
     if row.get("qc_flags"):
         cells["qc"] = f"{row['qc']}: {row['qc_flags']}"
+    if row.get("bmd_units"):
+        cells["trabecular_bmd"] += f" {row['bmd_units']}"
     return {
         "level": row["level"],
         "cells": cells,
@@ -173,6 +178,7 @@ class StationApp(TrameApp):
     def __init__(self, data_dir, server=None, output_dir=None, warm: bool = True):
         super().__init__(server, client_type="vue3")
         configure_offscreen()
+        import slicer
         import vtk
         from slicer import vtkMRMLMarkupsNode
         from trame_rca.utils import RcaEncoder
@@ -180,6 +186,9 @@ class StationApp(TrameApp):
         from trame_slicer.rca_view import register_rca_factories
 
         self.slicer = SlicerApp()
+        # Slicer's colour legends (the maps' legends in the views): the node class the
+        # application's colour logic registers; trame-slicer's scene lacks it.
+        self.slicer.scene.RegisterNodeClass(slicer.vtkMRMLColorLegendDisplayNode())
         self.session = StationSession(data_dir, self.slicer.scene, output_dir=output_dir)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="osteo-station")
         self._cancel = False
@@ -391,7 +400,8 @@ class StationApp(TrameApp):
             "orientation": node.GetOrientation(),
         }
         if self.state.view_geometry.get(node.GetSingletonTag()) != geometry:
-            self.state.view_geometry = {**self.state.view_geometry, node.GetSingletonTag(): geometry}
+            tag = node.GetSingletonTag()
+            self.state.view_geometry = {**self.state.view_geometry, tag: geometry}
             self.state.flush()
 
     # -- calibration -------------------------------------------------------------------
@@ -482,6 +492,7 @@ class StationApp(TrameApp):
             self._render_all()
             return None
         self.session.record(run, ras)
+        _style_seed(seed)
         self._style_segments()
         self.show_level(level)
         timing = {"measure_s": t1 - t0, "total_s": time.perf_counter() - t0}
@@ -580,6 +591,18 @@ class StationApp(TrameApp):
                 self.state.busy = False
         self.state.status = "DICOM objects written"
         self._offer("dicom_url", token, path)
+
+
+def _style_seed(node) -> None:
+    """A small cyan cross with its level name (the map stays visible around it)."""
+    display = node.GetDisplayNode() if node is not None else None
+    if display is None:
+        return
+    display.SetGlyphTypeFromString("Cross2D")
+    display.SetGlyphScale(2.0)
+    display.SetTextScale(2.5)
+    display.SetSelectedColor(0.3, 0.9, 1.0)
+    display.SetColor(0.3, 0.9, 1.0)
 
 
 def _order(level: str) -> int:

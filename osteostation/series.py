@@ -106,9 +106,7 @@ def _walk(root: Path):
         here = Path(folder)
         depth = len(here.relative_to(root).parts)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and depth < MAX_DEPTH)
-        names = [
-            n for n in files if not n.startswith(".") and is_under(root, here / n)
-        ]
+        names = [n for n in files if not n.startswith(".") and is_under(root, here / n)]
         yield here, names
 
 

@@ -158,9 +158,7 @@ class StationSession:
         self.track(vertebrae_segmentation(self.ct_node))
         self.track(results_table(self.ct_node))
 
-    def measure(
-        self, level: str, seed_node, choice: CalibrationChoice, progress=None
-    ):
+    def measure(self, level: str, seed_node, choice: CalibrationChoice, progress=None):
         """Measure ``level`` from ``seed_node`` with the case pipeline (``run_focal``)."""
         from osteoimaging.mrml.focal_workflow import run_focal
 
@@ -204,9 +202,7 @@ class StationSession:
             raise InputError(f"no level {'below' if step > 0 else 'above'} {level}")
         if target in self.measured:
             return target, self.measured[target].seed_ras
-        reference = self.measured.get(level) or (
-            self.measured[self.last_level] if self.last_level in self.measured else None
-        )
+        reference = self.measured.get(level) or self.measured.get(self.last_level or "")
         if reference is None:
             return target, None
         from osteoimaging.mrml.focal_workflow import LEVELS
@@ -263,9 +259,8 @@ def superior_inferior_extent(body) -> tuple[float, float]:
     indices = np.argwhere(np.asarray(body.array, bool))
     if indices.size == 0:
         return (0.0, 0.0)
-    corners = np.array(
-        [indices.min(axis=0), indices.max(axis=0)], dtype=float
-    )[:, ::-1]  # (k, j, i) → (i, j, k)
+    low, high = indices.min(axis=0)[::-1], indices.max(axis=0)[::-1]  # (k, j, i) → (i, j, k)
+    corners = np.array([low, high], dtype=float)
     grid = np.stack(np.meshgrid(*corners.T, indexing="ij"), -1).reshape(-1, 3)
     superior = np.array([body.index_to_physical(p)[2] for p in grid])  # LPS z = RAS S
     return float(superior.min()), float(superior.max())

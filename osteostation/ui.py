@@ -20,7 +20,6 @@ TABLE_COLUMNS = (
     ("focal_bmd_loss", "Focal BMD loss", "{:.4f}"),
     ("intercept_width_mm", "Intercept width (mm)", "{:.3f}"),
     ("trabecular_bmd", "Trabecular BMD", "{:.1f}"),
-    ("bmd_units", "Units", None),
     ("void_coverage", "Void coverage", "{:.3f}"),
     ("roi_volume_ml", "ROI (ml)", "{:.2f}"),
     ("body_volume_ml", "Body (ml)", "{:.1f}"),
@@ -58,7 +57,7 @@ RESULTS_TABLE = (
     :class="{ current: row.level === shown_level }" @click="trigger('show_level', [row.level])">"""
     + "".join(
         f"""<td :data-column="'{key}'" :data-value="row.values['{key}']" """
-        f"""class="{'num' if fmt else 'text'}">{{{{ row.cells['{key}'] }}}}</td>"""
+        f"""class="{"num" if fmt else "text"}">{{{{ row.cells['{key}'] }}}}</td>"""
         for key, _, fmt in TABLE_COLUMNS
     )
     + """</tr>
@@ -86,7 +85,7 @@ def build_ui(server, layout_manager, ctrl) -> v3.VApp:
                 density="compact",
                 hide_details=True,
                 variant="outlined",
-                style="max-width: 420px",
+                style="max-width: 380px",
                 classes="mx-3",
                 disabled=("busy",),
                 id="series-select",
@@ -102,50 +101,7 @@ def build_ui(server, layout_manager, ctrl) -> v3.VApp:
                 for key, (label, *_rest) in WINDOW_PRESETS.items():
                     v3.VBtn(label, value=key, size="small")
             v3.VSpacer()
-            with v3.VBtn(
-                "Report",
-                prepend_icon="mdi-file-document-outline",
-                click=ctrl.save_report,
-                disabled=("busy || !rows.length",),
-                variant="tonal",
-                classes="mr-2",
-                id="report-button",
-            ):
-                v3.VTooltip("Study report of the measured levels", activator="parent")
-            html.A(
-                "open report",
-                v_if=("report_url",),
-                href=("report_url",),
-                target="_blank",
-                rel="noopener",
-                classes="text-caption mr-3",
-                id="report-link",
-            )
-            with html.Span(classes="mr-2"), v3.VBtn(
-                "DICOM",
-                prepend_icon="mdi-database-export-outline",
-                click=ctrl.export_dicom,
-                disabled=("busy || !dicom_enabled",),
-                variant="tonal",
-                id="dicom-button",
-            ):
-                v3.VTooltip("{{ dicom_tooltip }}", activator="parent")
-            html.A(
-                "download DICOM (zip)",
-                v_if=("dicom_url",),
-                href=("dicom_url",),
-                download="osteoimaging-dicom.zip",
-                classes="text-caption mr-3",
-                id="dicom-link",
-            )
-            v3.VCheckbox(
-                v_model=("deidentify", True),
-                label="de-identify",
-                density="compact",
-                hide_details=True,
-                style="flex: 0 0 auto",
-                disabled=("!dicom_enabled",),
-            )
+            html.Div("{{ status }}", classes="text-body-2 mr-4", id="status")
 
         with v3.VNavigationDrawer(permanent=True, width=330, classes="pa-3"):
             _section("Vertebra")
@@ -256,11 +212,61 @@ def build_ui(server, layout_manager, ctrl) -> v3.VApp:
             )
             html.Div("{{ calibration_text }}", classes="text-caption mt-1")
 
-            _section("Status")
-            html.Div("{{ status }}", classes="text-body-2", id="status")
+            _section("Outputs")
+            with html.Div(classes="d-flex align-center"):
+                with v3.VBtn(
+                    "Report",
+                    prepend_icon="mdi-file-document-outline",
+                    click=ctrl.save_report,
+                    disabled=("busy || !rows.length",),
+                    variant="tonal",
+                    size="small",
+                    id="report-button",
+                ):
+                    v3.VTooltip("Study report of the measured levels", activator="parent")
+                html.A(
+                    "open report",
+                    v_if=("report_url",),
+                    href=("report_url",),
+                    target="_blank",
+                    rel="noopener",
+                    classes="text-body-2 ml-3",
+                    id="report-link",
+                )
+            with html.Div(classes="d-flex align-center mt-2"):
+                with (
+                    html.Span(),
+                    v3.VBtn(
+                        "DICOM",
+                        prepend_icon="mdi-database-export-outline",
+                        click=ctrl.export_dicom,
+                        disabled=("busy || !dicom_enabled",),
+                        variant="tonal",
+                        size="small",
+                        id="dicom-button",
+                    ),
+                ):
+                    v3.VTooltip("{{ dicom_tooltip }}", activator="parent")
+                v3.VCheckbox(
+                    v_model=("deidentify", True),
+                    label="de-identify",
+                    density="compact",
+                    hide_details=True,
+                    disabled=("!dicom_enabled",),
+                    classes="ml-2",
+                )
+            html.A(
+                "download DICOM (zip)",
+                v_if=("dicom_url",),
+                href=("dicom_url",),
+                download="osteoimaging-dicom.zip",
+                classes="text-body-2",
+                id="dicom-link",
+            )
 
-        with v3.VMain(), html.Div(
-            classes="d-flex flex-column", style="height: calc(100vh - 48px);"
+        with (
+            v3.VMain(),
+            html.Div(classes="d-flex flex-column", style="height: calc(100vh - 48px);"),
         ):
             with v3.VAlert(
                 v_if=("error",),
@@ -280,13 +286,15 @@ def build_ui(server, layout_manager, ctrl) -> v3.VApp:
             )
             with html.Div(classes="station-views"):
                 layout_manager.initialize_layout_grid(layout)
-                with html.Div(v_if=("busy",), classes="station-busy", id="busy"):
-                    with v3.VCard(min_width=320, classes="pa-3"):
-                        html.Div("{{ progress_text }}", classes="text-body-2 mb-2", id="progress-text")
-                        v3.VProgressLinear(model_value=("progress", 0), height=8, color="primary")
-                        with html.Div(classes="d-flex mt-2"):
-                            v3.VSpacer()
-                            v3.VBtn("Cancel", size="small", variant="text", click=ctrl.cancel)
+                with (
+                    html.Div(v_if=("busy",), classes="station-busy", id="busy"),
+                    v3.VCard(min_width=320, classes="pa-3"),
+                ):
+                    html.Div("{{ progress_text }}", classes="text-body-2 mb-2", id="progress")
+                    v3.VProgressLinear(model_value=("progress", 0), height=8, color="primary")
+                    with html.Div(classes="d-flex mt-2"):
+                        v3.VSpacer()
+                        v3.VBtn("Cancel", size="small", variant="text", click=ctrl.cancel)
             html.Div(RESULTS_TABLE.strip(), classes="px-1")
     return layout
 
