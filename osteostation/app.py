@@ -373,6 +373,7 @@ class StationApp(TrameApp):
             return
         node = measured.run.map_nodes.get(self.state.map_key)
         show_map(self.slicer.scene, self.session.ct_node, node, opacity=float(self.state.opacity))
+        self._style_legend(node)
         self._shown_map = node
         units = node.GetAttribute("OsteoImaging.units") if node is not None else None
         self.state.legend = legend_state(self.state.map_key, units) if node is not None else None
@@ -380,6 +381,20 @@ class StationApp(TrameApp):
         if jump:
             self.jump_to(measured.seed_ras)
         self._render_all()
+
+    def _style_legend(self, map_node) -> None:
+        """Slicer's colour legend of the shown map, small and in the axial view only (the
+        page shows the same legend beside the views)."""
+        from osteoimaging.mrml.maps import legend_node
+
+        legend = legend_node(map_node) if map_node is not None else None
+        red = self.slicer.view_manager.get_view("Red")
+        if legend is None or red is None:
+            return
+        legend.SetViewNodeIDs([red.get_view_node_id()])
+        legend.SetSize(0.07, 0.3)
+        legend.SetPosition(0.98, 0.2)
+        legend.SetNumberOfLabels(3)
 
     def jump_to(self, ras) -> None:
         """Move every slice view's plane through ``ras`` (no pan; Slicer's "jump")."""
