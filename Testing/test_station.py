@@ -292,3 +292,19 @@ def test_station_command_checks_its_arguments(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["station", str(tmp_path), "--port", "70000"]) == 2
     assert "--port" in capsys.readouterr().err
+
+
+def test_station_reads_no_patient_field():
+    """Nothing in the station names DICOM patient attributes (it lists modality and the
+    number of images only; DICOM export goes through osteoimaging.dicom)."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "osteostation"
+    tags = ("0010|0010", "0010|0020", "0010|0030", "PatientName", "PatientID", "BirthDate")
+    bad = [
+        f"{path.name} mentions {tag}"
+        for path in sorted(package.rglob("*.py"))
+        for tag in tags
+        if tag in path.read_text(encoding="utf-8")
+    ]
+    assert not bad

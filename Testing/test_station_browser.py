@@ -312,7 +312,7 @@ def test_click_l1_and_l2_in_the_browser(shared_data, tmp_path):
     # Only the station's own outputs are served; nothing from the data in URL, title, log.
     assert not any("root:" in text for text in traversal_text)
     assert not any(r.ok for r in traversal[-1:])
-    assert page_url == station.url
+    assert page_url in (station.url, station.url + "index.html")  # no path, id or UID
     assert "example_ct" not in log and str(folder) not in log
     assert "Traceback" not in log and not errors, (log, errors)
     print({lv: {k: c[k] for k in ("busy_s", "row_s", "server")} for lv, c in clicks.items()})

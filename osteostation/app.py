@@ -39,6 +39,8 @@ VIEWS = {
     "Yellow": ("Sagittal", "#EFD64D"),
     "Green": ("Coronal", "#6DAD4A"),
 }
+#: Width of the axial view once a vertebra is measured (mm).
+AXIAL_FOV_MM = 160.0
 #: Download folder served to the page (relative URL, so a reverse-proxy prefix works).
 DOWNLOADS = "downloads"
 
@@ -380,6 +382,7 @@ class StationApp(TrameApp):
         self.state.shown_level = level
         if jump:
             self.jump_to(measured.seed_ras)
+            self.zoom_axial(measured.seed_ras)
         self._render_all()
 
     def _style_legend(self, map_node) -> None:
@@ -400,6 +403,20 @@ class StationApp(TrameApp):
         """Move every slice view's plane through ``ras`` (no pan; Slicer's "jump")."""
         for view in self.slice_views():
             view.get_view_node().JumpSliceByOffsetting(*[float(v) for v in ras])
+
+    def zoom_axial(self, ras, width_mm: float = AXIAL_FOV_MM) -> None:
+        """Centre the axial view on ``ras`` with ``width_mm`` across (a vertebra and its
+        surroundings; the next body is in view after scrolling the slice)."""
+        view = self.slicer.view_manager.get_view("Red")
+        if view is None:
+            return
+        node = view.get_view_node()
+        fov = node.GetFieldOfView()
+        if fov[0] <= width_mm:
+            node.JumpSliceByCentering(*[float(v) for v in ras])
+            return
+        node.SetFieldOfView(width_mm, width_mm * fov[1] / fov[0], fov[2])
+        node.JumpSliceByCentering(*[float(v) for v in ras])
 
     def _render_all(self) -> None:
         for view in self.slice_views():
