@@ -308,3 +308,82 @@ def test_station_reads_no_patient_field():
         if tag in path.read_text(encoding="utf-8")
     ]
     assert not bad
+
+
+def _write_ct_as_dicom(volume: Volume, folder) -> None:
+    """``volume`` (int16-safe HU) as a CT DICOM series, one file per slice (SimpleITK)."""
+    import SimpleITK as sitk
+
+    from osteoimaging.imageio import keep_locale
+
+    folder.mkdir(parents=True)
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    d = volume.direction
+    orientation = "\\".join(f"{v:g}" for v in (*d[:, 0], *d[:, 1]))
+    for k in range(volume.shape[0]):
+        image = sitk.GetImageFromArray(volume.array[k].astype(np.int16))
+        image.SetSpacing(volume.spacing[:2])
+        position = volume.index_to_physical(np.array([0.0, 0.0, k]))
+        for tag, value in {
+            "0008|0016": "1.2.840.10008.5.1.4.1.1.2",
+            "0008|0018": f"1.2.826.0.1.3680043.10.999.3.{k + 1}",
+            "0008|0060": "CT",
+            "0010|0010": "Station^Test",
+            "0010|0020": "STATION-TEST-ID",
+            "0020|000d": "1.2.826.0.1.3680043.10.999.1",
+            "0020|000e": "1.2.826.0.1.3680043.10.999.2",
+            "0020|0013": str(k + 1),
+            "0020|0032": "\\".join(f"{v:.6f}" for v in position),
+            "0020|0037": orientation,
+            "0028|0030": f"{volume.spacing[1]:g}\\{volume.spacing[0]:g}",
+            "0018|0050": f"{volume.spacing[2]:g}",
+            "0028|1052": "0",
+            "0028|1053": "1",
+        }.items():
+            image.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"slice{k:03d}.dcm"))
+        with keep_locale():
+            writer.Execute(image)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_dicom_series_click_report_and_export(shared_data, slicer_app, tmp_path):
+    """The example CT as a DICOM series: a click in L1 through run_focal, then the study
+    report and the DICOM export (SEG, Parametric Maps, SR) the page's buttons call."""
+    import zipfile
+
+    pytest.importorskip("highdicom", reason="DICOM export needs the dicom extra")
+    import pydicom
+
+    from osteoimaging.imageio import read_image
+    from osteostation.calibration import calibration_choice
+    from osteostation.session import StationSession
+
+    ct = read_image(shared_data("ct/totalseg-example/example_ct.nii.gz"))
+    _write_ct_as_dicom(ct, tmp_path / "data" / "study" / "ct")
+    session = StationSession(tmp_path / "data", slicer_app.scene, output_dir=tmp_path / "out")
+    (series,) = session.series
+    assert series.kind == "dicom" and series.images == ct.shape[0]
+    session.load(series.id)
+    np.testing.assert_allclose(session.ct_volume.origin, ct.origin, atol=1e-4)
+    seed = (-6.75, 121.86, 385.30)  # the middle of L1's body (see the browser test)
+    node = session.seed_node("L1", seed)
+    session.prepare()
+    run = session.measure("L1", node, calibration_choice("none"))
+    session.record(run, seed)
+    assert run.row["level"] == "L1" and run.row["roi_voxels"] > 100_000
+
+    _, report = session.save_report()
+    assert report.parent.parent == tmp_path / "out" and "L1" in report.read_text("utf-8")
+    _, archive = session.export_dicom(deidentify=True)
+    with zipfile.ZipFile(archive) as zf:
+        names = sorted(zf.namelist())
+        assert "seg.dcm" in names and "sr.dcm" in names
+        assert any(n.startswith("pm_L1_focal_bmc_loss") for n in names)
+        zf.extract("seg.dcm", tmp_path)
+    seg = pydicom.dcmread(tmp_path / "seg.dcm", stop_before_pixels=True)
+    assert seg.Modality == "SEG"
+    assert "STATION-TEST-ID" not in str(seg.PatientID) and "Station" not in str(seg.PatientName)
+    assert not list((tmp_path / "data").rglob("*.zip"))  # nothing written into DATA_DIR
