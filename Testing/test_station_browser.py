@@ -259,6 +259,14 @@ def test_click_l1_and_l2_in_the_browser(shared_data, tmp_path):
             open_series(page, station.url, "example_ct.nii.gz")
             assert page.title() == "OsteoImaging station"
             choose(page, "#level-select", "L1")  # the reader names the first level
+            # A click outside bone: the pipeline's error is shown, nothing is measured.
+            air = targets["L1"] + np.array([0.0, 150.0, 0.0])  # 15 cm anterior: bowel/air
+            page.mouse.click(*axial_pixel(page, air))
+            page.wait_for_function("window.trame.state.get('error')", timeout=240_000)
+            air_error = page.locator("#error").inner_text()
+            page.locator("#error button").click()  # closed by the reader
+            page.wait_for_function("!window.trame.state.get('error')")
+            assert state(page, "rows") == [] and state(page, "level") == "L1"
             clicks = {"L1": click_and_wait(page, targets["L1"])}
             assert state(page, "level") == "L2"  # the next click is the level after L1
             clicks["L2"] = click_and_wait(page, targets["L2"])
@@ -289,6 +297,7 @@ def test_click_l1_and_l2_in_the_browser(shared_data, tmp_path):
         station.stop()
     log = station.log()
 
+    assert any(word in air_error for word in ("bone", "vertebral", "seed")), air_error
     # The clicks landed in L1's and L2's bodies, and the overlay is over them.
     for level, click in clicks.items():
         assert np.linalg.norm(np.subtract(click["seed"], targets[level])) < 3.0, click["seed"]

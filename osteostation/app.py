@@ -520,7 +520,8 @@ class StationApp(TrameApp):
                 view.set_render_blocked(False)
             self._enable_clicks(True)
         t1 = time.perf_counter()
-        if run is None:
+        if run is None:  # the error is on the page; the failed click leaves no point
+            self.slicer.scene.RemoveNode(seed)
             with self.state:
                 self.state.busy = False
             self._render_all()

@@ -35,6 +35,12 @@ def serve(
         print(f"station: http://{host}:{app.server.port}/", flush=True)
 
     app.ctrl.on_server_ready.add(announce)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning(
+            "station: listening on %s without authentication; put it behind a reverse proxy "
+            "that authenticates (docs/station.md)",
+            host,
+        )
     # trame reads its own options from sys.argv; ours are already parsed.
     argv, sys.argv = sys.argv, sys.argv[:1]
     try:
