@@ -13,8 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "osteoimaging"
+STATION = ROOT / "osteostation"
 FORBIDDEN_ANYWHERE = {"qt", "ctk", "slicer.util", "PythonQt"}
-FORBIDDEN_OUTSIDE_MRML = {"slicer", "vtk", "qt", "ctk"}
+#: The web front end's stack: only the station (osteostation) imports it.
+TRAME = {"trame", "trame_slicer", "trame_rca", "trame_server", "trame_client", "trame_vuetify"}
+FORBIDDEN_OUTSIDE_MRML = {"slicer", "vtk", "vtkmodules", "qt", "ctk"} | TRAME
 
 
 def _imports(path: Path) -> set[str]:
@@ -32,14 +35,41 @@ def _py_files() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
 
+def _module_level_imports(path: Path) -> set[str]:
+    """Imports executed when the module is imported (not those inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
 def test_logic_layer_has_no_gui_imports():
     bad = []
     for path in _py_files():
         in_mrml = "mrml" in path.relative_to(PACKAGE).parts
-        forbidden = FORBIDDEN_ANYWHERE if in_mrml else FORBIDDEN_OUTSIDE_MRML
+        forbidden = FORBIDDEN_ANYWHERE | TRAME if in_mrml else FORBIDDEN_OUTSIDE_MRML
         for name in _imports(path):
             if name.split(".")[0] in forbidden or name in forbidden:
                 bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not bad, "\n".join(bad)
+
+
+def test_station_is_a_front_end_without_qt():
+    """osteostation may import slicer (slicer-core) and trame, never Qt; osteoimaging
+    imports it only inside a function (``osteo station`` on a core install)."""
+    bad = []
+    for path in sorted(STATION.rglob("*.py")):
+        for name in _imports(path):
+            if name.split(".")[0] in FORBIDDEN_ANYWHERE or name in FORBIDDEN_ANYWHERE:
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    for path in _py_files():
+        for name in _module_level_imports(path):
+            if name.split(".")[0] == "osteostation":
+                bad.append(f"{path.relative_to(ROOT)} imports {name} at module level")
     assert not bad, "\n".join(bad)
 
 
