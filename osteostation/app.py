@@ -2,10 +2,12 @@
 controls, and the one case pipeline behind a click.
 
 A click in a slice view places a Slicer markups point (Slicer's own placement, as in the
-FocalOsteoDefect module); the point becomes the level's seed node and
-:func:`osteoimaging.mrml.focal_workflow.run_focal` measures it on a worker thread while
-the page shows its progress. The views do not render during the measurement (the scene
-is only read and written by the worker then); afterwards the map is shown over the CT
+FocalOsteoDefect module); the point becomes the level's seed node, the bridge turns the
+nodes into a case request (:func:`osteoimaging.mrml.focal_workflow.focal_request`), the
+one case pipeline (:func:`osteoimaging.case.measure_case`) runs on a worker thread while
+the page shows its progress and the views keep rendering (the worker never touches the
+scene), and the result is stored back on the server's thread
+(:func:`~osteoimaging.mrml.focal_workflow.store_result`); then the map is shown over the CT
 in all three views with its legend, the views jump to the seed, and the row joins the
 results table. Errors go to the page (and the log, without patient data), never lost.
 """
@@ -25,6 +27,7 @@ from typing import Any
 from trame.app import TrameApp
 from trame.widgets import html
 
+from osteoimaging.case import measure_case
 from osteoimaging.errors import CancelledError, InputError
 from osteoimaging.log import logger
 from osteostation.calibration import calibration_choice
@@ -484,12 +487,16 @@ class StationApp(TrameApp):
             self.show_error(InputError("choose a CT series first"))
             return None
         t0 = time.perf_counter()
+        seed = None
         try:
             level = level_for_click(self.state.level, self.session.last_level)
             choice = self.calibration()
             seed = self.session.seed_node(level, ras)
             self.session.prepare()
+            request = self.session.request(level, seed, choice)
         except Exception as exc:
+            if seed is not None:
+                self.slicer.scene.RemoveNode(seed)
             self.show_error(exc)
             return None
         self._busy_level = level
@@ -500,24 +507,21 @@ class StationApp(TrameApp):
             self.state.progress = 0
             self.state.progress_text = f"{level}: starting"
         self._enable_clicks(False)
-        for view in self.slice_views():
-            view.set_render_blocked(True)
         loop = asyncio.get_running_loop()
 
         def progress(fraction: float, message: str = "") -> bool:
             loop.call_soon_threadsafe(self._set_progress, fraction, message)
             return not self._cancel
 
+        # The worker runs the case pipeline only; the scene is read before and written
+        # after, on this thread, so the views keep rendering meanwhile.
         try:
-            run = await loop.run_in_executor(
-                self.executor, self.session.measure, level, seed, choice, progress
-            )
+            case = await loop.run_in_executor(self.executor, measure_case, request, progress)
+            run = self.session.store(case)
         except Exception as exc:
             self.show_error(exc)
             run = None
         finally:
-            for view in self.slice_views():
-                view.set_render_blocked(False)
             self._enable_clicks(True)
         t1 = time.perf_counter()
         if run is None:  # the error is on the page; the failed click leaves no point

@@ -158,20 +158,32 @@ class StationSession:
         self.track(vertebrae_segmentation(self.ct_node))
         self.track(results_table(self.ct_node))
 
-    def measure(self, level: str, seed_node, choice: CalibrationChoice, progress=None):
-        """Measure ``level`` from ``seed_node`` with the case pipeline (``run_focal``)."""
-        from osteoimaging.mrml.focal_workflow import run_focal
+    def request(self, level: str, seed_node, choice: CalibrationChoice):
+        """The case request of ``level`` from ``seed_node`` (reads the scene; main thread)."""
+        from osteoimaging.mrml.focal_workflow import focal_request
 
         if self.ct_node is None:
             raise InputError("choose a CT series first")
-        return run_focal(
+        return focal_request(
             self.ct_node,
             check_station_level(level),
             seed_node=seed_node,
             calibration=choice.calibration,
             material=choice.material,
-            progress=progress,
         )
+
+    def store(self, case):
+        """Put a measured case into the scene (segment, maps, row; main thread)."""
+        from osteoimaging.mrml.focal_workflow import store_result
+
+        return store_result(self.scene, self.ct_node, case, seeded=True)
+
+    def measure(self, level: str, seed_node, choice: CalibrationChoice, progress=None):
+        """Measure ``level`` from ``seed_node`` with the case pipeline, as ``run_focal``
+        does: :meth:`request`, ``measure_case``, :meth:`store` (one thread)."""
+        from osteoimaging.case import measure_case
+
+        return self.store(measure_case(self.request(level, seed_node, choice), progress))
 
     def record(self, run, seed_ras) -> Measured:
         """Keep a finished run (its map nodes are tracked for removal)."""

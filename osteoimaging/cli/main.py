@@ -66,6 +66,11 @@ COMMANDS: dict[str, Command] = {
         "segment a vertebral body from one seed point (GrowCut)",
         "segment",
     ),
+    "station": Command(
+        "osteoimaging.cli.station",
+        "browser reading station: click vertebrae in Slicer's views in a web page",
+        "station",
+    ),
     "stats": Command(
         "osteoimaging.cli.stats",
         "cohort statistics: reproducibility, correlation, groups, association, report",

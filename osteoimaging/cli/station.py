@@ -8,9 +8,6 @@ unless ``--host`` says otherwise; see docs/station.md before exposing it on a ne
 from __future__ import annotations
 
 import argparse
-import sys
-
-EXIT_MISSING_EXTRA = 2
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from osteoimaging.cli.main import extra_message
     from osteoimaging.errors import InputError
 
     if not 0 <= args.port <= 65535:
@@ -42,12 +40,9 @@ def run(args: argparse.Namespace) -> int:
         import osteostation.app  # noqa: F401  (trame, trame-slicer, slicer-core)
         from osteostation.server import serve
     except ImportError as exc:
-        print(
-            "osteo: the station needs the 'station' extra: pip install 'osteoimaging[station]' "
-            f"({exc.name or exc} is missing)",
-            file=sys.stderr,
-        )
-        return EXIT_MISSING_EXTRA
+        raise InputError(
+            f"{extra_message('station', 'station')} ({exc.name or exc} is missing)"
+        ) from exc
     from osteostation.paths import data_root
 
     return serve(data_root(args.data_dir), args.host, args.port, warm=not args.no_warm_up)

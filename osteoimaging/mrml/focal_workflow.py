@@ -216,6 +216,50 @@ def store_result(scene, ct_node, case, seeded: bool) -> FocalRun:
     return run
 
 
+def focal_request(
+    ct_node,
+    level: str,
+    segmentation_node=None,
+    segment: str | None = None,
+    seed_node=None,
+    calibration=None,
+    params=None,
+    align: bool | str = "endplates",
+    left_right: bool = False,
+    input_units: str = "HU",
+    material: str | None = None,
+    growcut: Callable | None = None,
+):
+    """The :class:`~osteoimaging.case.CaseRequest` of one level from the scene's nodes.
+
+    Reads the nodes only; :func:`osteoimaging.case.measure_case` can then run without the
+    scene (e.g. on a worker thread while the views render) and :func:`store_result` puts
+    the result back. ``align`` True/False is ``"endplates"``/``"none"``; ``growcut``
+    defaults to Slicer's own kernel (:func:`slicer_growcut`).
+    """
+    from osteoimaging.case import CaseRequest
+    from osteoimaging.focal.parameters import FocalParameters
+
+    if ct_node is None:
+        raise InputError("select the CT volume")
+    if level not in LEVELS:
+        raise InputError(f"vertebra level must be one of {', '.join(LEVELS)}, got {level!r}")
+    if isinstance(align, bool):
+        align = "endplates" if align else "none"
+    source = body_source(ct_node, level, segmentation_node, segment, seed_node)
+    return CaseRequest(
+        ct=node_to_volume(ct_node),
+        bodies=[source],
+        calibration=calibration,
+        input_units=input_units,
+        material=material,
+        align=align,
+        params=params or FocalParameters(),
+        left_right=left_right,
+        growcut=growcut if growcut is not None else slicer_growcut(),
+    )
+
+
 def run_focal(
     ct_node,
     level: str,
@@ -231,35 +275,28 @@ def run_focal(
     material: str | None = None,
     growcut: Callable | None = None,
 ) -> FocalRun:
-    """Measure one vertebra with the case pipeline; store its segment, maps and row.
+    """Measure one vertebra with the case pipeline and store its segment, maps and row:
+    :func:`focal_request`, :func:`osteoimaging.case.measure_case`, :func:`store_result`."""
+    from osteoimaging.case import measure_case
 
-    ``align`` True/False is ``"endplates"``/``"none"``. ``growcut`` defaults to
-    Slicer's own kernel (:func:`slicer_growcut`).
-    """
-    from osteoimaging.case import CaseRequest, measure_case
-    from osteoimaging.focal.parameters import FocalParameters
-
-    if ct_node is None:
-        raise InputError("select the CT volume")
-    if level not in LEVELS:
-        raise InputError(f"vertebra level must be one of {', '.join(LEVELS)}, got {level!r}")
-    if isinstance(align, bool):
-        align = "endplates" if align else "none"
     report(progress, 0.0, "reading the CT")
-    source = body_source(ct_node, level, segmentation_node, segment, seed_node)
-    request = CaseRequest(
-        ct=node_to_volume(ct_node),
-        bodies=[source],
-        calibration=calibration,
-        input_units=input_units,
-        material=material,
-        align=align,
-        params=params or FocalParameters(),
-        left_right=left_right,
-        growcut=growcut if growcut is not None else slicer_growcut(),
+    request = focal_request(
+        ct_node,
+        level,
+        segmentation_node,
+        segment,
+        seed_node,
+        calibration,
+        params,
+        align,
+        left_right,
+        input_units,
+        material,
+        growcut,
     )
     case = measure_case(request, sub_progress(progress, 0.02, 0.95))
-    run = store_result(ct_node.GetScene(), ct_node, case, source.seed_ras is not None)
+    seeded = request.bodies[0].seed_ras is not None
+    run = store_result(ct_node.GetScene(), ct_node, case, seeded)
     logger.info("focal defect %s: %s", level, run.row["qc"])
     report(progress, 1.0, "done")
     return run
