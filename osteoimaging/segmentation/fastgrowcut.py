@@ -248,9 +248,7 @@ def _fast_growcut(image, seeds, offsets, penalties, labels, distance):
     minroot = _insert(n, minroot, key, left, right, parent)
     _, minroot = _extract_min(minroot, slots, key, left, right, parent, child, degree, mark)
     while minroot != NULL:
-        index, minroot = _extract_min(
-            minroot, slots, key, left, right, parent, child, degree, mark
-        )
+        index, minroot = _extract_min(minroot, slots, key, left, right, parent, child, degree, mark)
         current = key[index]
         label = lab[index]
         centre = im[index]
@@ -286,8 +284,7 @@ def neighbourhood(
                     continue
                 offsets.append(ix + nx * (iy + ny * iz))
                 penalties.append(
-                    distance_penalty
-                    * np.sqrt((sx * ix) ** 2 + (sy * iy) ** 2 + (sz * iz) ** 2)
+                    distance_penalty * np.sqrt((sx * ix) ** 2 + (sy * iy) ** 2 + (sz * iz) ** 2)
                 )
     return np.asarray(offsets, np.int64), np.asarray(penalties, np.float64)
 
@@ -341,9 +338,7 @@ def fast_growcut(
     return fast_growcut_with_distance(image, seeds, spacing)[0]
 
 
-def reference_growcut(
-    image: np.ndarray, seeds: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def reference_growcut(image: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Textbook Dijkstra (``heapq``) with the same costs: a readable check for small arrays.
 
     Same costs, neighbourhood and face rule as :func:`fast_growcut`, but ties are broken
