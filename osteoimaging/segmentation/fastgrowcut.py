@@ -60,69 +60,73 @@ NULL = -1
 DIST_INF = np.float32(np.finfo(np.float32).max)
 DIST_EPSILON = np.float32(1e-3)
 _DEGREE_SLOTS = 1 + 8 * 8  # Consolidate's array size in FibHeap.cxx: 1 + 8 * sizeof(long)
+# Heap node links: one 32-byte int32 row per voxel, so that a node's links share a cache
+# line as in the C++ array of structs (1.5x faster than one array per field here); the
+# float32 keys are a separate array.
+LEFT, RIGHT, PARENT, CHILD, DEGREE, MARK = 0, 1, 2, 3, 4, 5
 
 
 # --- Fibonacci heap (Boyer 1996, as in FibHeap.cxx), nodes are array indices -------------
-# left/right: circular sibling list; parent/child; degree; mark; key. ``minroot`` is
-# passed in and returned (NULL when the heap is empty).
+# h[node] = left/right (circular sibling list), parent, child, degree, mark; key[node].
+# ``minroot`` is passed in and returned (NULL when the heap is empty).
 
 
 @njit(cache=True)
-def _insert(n, minroot, key, left, right, parent):
+def _insert(n, minroot, h, key):
     if minroot == NULL:
         minroot = n
-        left[n] = n
-        right[n] = n
+        h[n, LEFT] = n
+        h[n, RIGHT] = n
     else:
-        right[n] = right[minroot]
-        left[n] = minroot
-        right[left[n]] = n
-        left[right[n]] = n
+        h[n, RIGHT] = h[minroot, RIGHT]
+        h[n, LEFT] = minroot
+        h[h[n, LEFT], RIGHT] = n
+        h[h[n, RIGHT], LEFT] = n
         if key[n] < key[minroot]:
             minroot = n
-    parent[n] = NULL
+    h[n, PARENT] = NULL
     return minroot
 
 
 @njit(cache=True)
-def _link(y, x, left, right, parent, child, degree, mark):
+def _link(y, x, h):
     """Make root ``y`` a child of root ``x``."""
-    if right[y] != NULL:
-        left[right[y]] = left[y]
-    if left[y] != NULL:
-        right[left[y]] = right[y]
-    left[y] = y
-    right[y] = y
-    parent[y] = x
-    if child[x] == NULL:
-        child[x] = y
+    if h[y, RIGHT] != NULL:
+        h[h[y, RIGHT], LEFT] = h[y, LEFT]
+    if h[y, LEFT] != NULL:
+        h[h[y, LEFT], RIGHT] = h[y, RIGHT]
+    h[y, LEFT] = y
+    h[y, RIGHT] = y
+    h[y, PARENT] = x
+    if h[x, CHILD] == NULL:
+        h[x, CHILD] = y
     else:
-        left[y] = child[x]
-        right[y] = right[child[x]]
-        right[child[x]] = y
-        left[right[y]] = y
-    degree[x] += 1
-    mark[y] = 0
+        h[y, LEFT] = h[x, CHILD]
+        h[y, RIGHT] = h[h[x, CHILD], RIGHT]
+        h[h[x, CHILD], RIGHT] = y
+        h[h[y, RIGHT], LEFT] = y
+    h[x, DEGREE] += 1
+    h[y, MARK] = 0
 
 
 @njit(cache=True)
-def _consolidate(minroot, slots, key, left, right, parent, child, degree, mark):
+def _consolidate(minroot, slots, h, key):
     slots[:] = NULL
     # Break the circular root list after its last node, then walk it from ``minroot``.
-    right[left[minroot]] = NULL
-    left[minroot] = NULL
+    h[h[minroot, LEFT], RIGHT] = NULL
+    h[minroot, LEFT] = NULL
     w = minroot
     while True:
         x = w
-        d = degree[x]
-        w = right[w]
+        d = h[x, DEGREE]
+        w = h[w, RIGHT]
         while slots[d] != NULL:
             y = slots[d]
             if key[y] < key[x]:
                 x, y = y, x
             if w == y:
-                w = right[y]
-            _link(y, x, left, right, parent, child, degree, mark)
+                w = h[y, RIGHT]
+            _link(y, x, h)
             slots[d] = NULL
             d += 1
         slots[d] = x
@@ -131,23 +135,23 @@ def _consolidate(minroot, slots, key, left, right, parent, child, degree, mark):
     minroot = NULL
     for i in range(slots.size):
         if slots[i] != NULL:
-            mark[slots[i]] = 0
-            minroot = _insert(slots[i], minroot, key, left, right, parent)
+            h[slots[i], MARK] = 0
+            minroot = _insert(slots[i], minroot, h, key)
     return minroot
 
 
 @njit(cache=True)
-def _extract_min(minroot, slots, key, left, right, parent, child, degree, mark):
+def _extract_min(minroot, slots, h, key):
     """Remove the minimum; returns (node, new minroot)."""
     result = minroot
-    minroot = right[result]
-    left[right[result]] = left[result]
-    right[left[result]] = right[result]
-    left[result] = NULL
-    right[result] = NULL
-    mark[result] = 0
-    degree[result] = 0
-    first_child = child[result]
+    minroot = h[result, RIGHT]
+    h[h[result, RIGHT], LEFT] = h[result, LEFT]
+    h[h[result, LEFT], RIGHT] = h[result, RIGHT]
+    h[result, LEFT] = NULL
+    h[result, RIGHT] = NULL
+    h[result, MARK] = 0
+    h[result, DEGREE] = 0
+    first_child = h[result, CHILD]
     child_heap = NULL
     if first_child == NULL:
         if minroot == result:
@@ -157,56 +161,56 @@ def _extract_min(minroot, slots, key, left, right, parent, child, degree, mark):
     else:
         child_heap = first_child
     if first_child != NULL:
-        parent[first_child] = NULL
-    child[result] = NULL
-    parent[result] = NULL
+        h[first_child, PARENT] = NULL
+    h[result, CHILD] = NULL
+    h[result, PARENT] = NULL
     if child_heap != NULL:  # Union: splice the child list in after ``minroot``
         min1, min2 = minroot, child_heap
-        next1, next2 = right[min1], right[min2]
-        right[min1] = next2
-        left[next2] = min1
-        right[min2] = next1
-        left[next1] = min2
+        next1, next2 = h[min1, RIGHT], h[min2, RIGHT]
+        h[min1, RIGHT] = next2
+        h[next2, LEFT] = min1
+        h[min2, RIGHT] = next1
+        h[next1, LEFT] = min2
         if key[min2] < key[min1]:
             minroot = min2
     if minroot != NULL:
-        minroot = _consolidate(minroot, slots, key, left, right, parent, child, degree, mark)
+        minroot = _consolidate(minroot, slots, h, key)
     return result, minroot
 
 
 @njit(cache=True)
-def _cut(x, y, minroot, key, left, right, parent, child, degree, mark):
+def _cut(x, y, minroot, h, key):
     """Move ``x`` from ``y``'s child list to the root list."""
-    if child[y] == x:
-        child[y] = right[x]
-    if child[y] == x:
-        child[y] = NULL
-    degree[y] -= 1
-    right[left[x]] = right[x]
-    left[right[x]] = left[x]
-    mark[x] = 0
-    return _insert(x, minroot, key, left, right, parent)
+    if h[y, CHILD] == x:
+        h[y, CHILD] = h[x, RIGHT]
+    if h[y, CHILD] == x:
+        h[y, CHILD] = NULL
+    h[y, DEGREE] -= 1
+    h[h[x, LEFT], RIGHT] = h[x, RIGHT]
+    h[h[x, RIGHT], LEFT] = h[x, LEFT]
+    h[x, MARK] = 0
+    return _insert(x, minroot, h, key)
 
 
 @njit(cache=True)
-def _decrease_key(n, value, minroot, key, left, right, parent, child, degree, mark):
+def _decrease_key(n, value, minroot, h, key):
     if key[n] < value:
         return minroot
     key[n] = value
-    p = parent[n]
+    p = h[n, PARENT]
     if p != NULL and key[n] < key[p]:
-        minroot = _cut(n, p, minroot, key, left, right, parent, child, degree, mark)
+        minroot = _cut(n, p, minroot, h, key)
         # Cascading cut.
         y = p
-        z = parent[y]
+        z = h[y, PARENT]
         while z != NULL:
-            if mark[y] == 0:
-                mark[y] = 1
+            if h[y, MARK] == 0:
+                h[y, MARK] = 1
                 z = NULL
             else:
-                minroot = _cut(y, z, minroot, key, left, right, parent, child, degree, mark)
+                minroot = _cut(y, z, minroot, h, key)
                 y = z
-                z = parent[y]
+                z = h[y, PARENT]
     if key[n] < key[minroot]:
         minroot = n
     return minroot
@@ -216,7 +220,7 @@ def _decrease_key(n, value, minroot, key, left, right, parent, child, degree, ma
 
 
 @njit(cache=True)
-def _fast_growcut(image, seeds, offsets, penalties, labels, distance):
+def _fast_growcut(image, seeds, offsets, penalties, labels, distance, h, key):
     """Dijkstra from all seeds over flat arrays (x fastest); fills ``labels``, ``distance``."""
     nz, ny, nx = image.shape
     n = nx * ny * nz
@@ -224,14 +228,13 @@ def _fast_growcut(image, seeds, offsets, penalties, labels, distance):
     sd = seeds.ravel()
     lab = labels.ravel()
     dist = distance.ravel()
-    key = np.empty(n + 1, np.float32)
-    left = np.empty(n + 1, np.int64)
-    right = np.empty(n + 1, np.int64)
-    parent = np.empty(n + 1, np.int64)
-    child = np.full(n + 1, NULL, np.int64)
-    degree = np.zeros(n + 1, np.int64)
-    mark = np.zeros(n + 1, np.uint8)
-    slots = np.empty(_DEGREE_SLOTS, np.int64)
+    slots = np.empty(_DEGREE_SLOTS, np.int32)
+    # Voxels on the array's faces take labels but do not propagate (as in the C++ code).
+    interior = np.zeros(n, np.uint8)
+    for z in range(1, nz - 1):
+        for y in range(1, ny - 1):
+            start = (z * ny + y) * nx
+            interior[start + 1 : start + nx - 1] = 1
     use_penalty = False
     for i in range(penalties.size):
         if penalties[i] != 0.0:
@@ -242,21 +245,18 @@ def _fast_growcut(image, seeds, offsets, penalties, labels, distance):
         value = DIST_INF if sd[index] == 0 else DIST_EPSILON
         key[index] = value
         dist[index] = value
-        minroot = _insert(index, minroot, key, left, right, parent)
+        minroot = _insert(index, minroot, h, key)
     # "Insert 0 then extract it, which will balance heap."
     key[n] = np.float32(0.0)
-    minroot = _insert(n, minroot, key, left, right, parent)
-    _, minroot = _extract_min(minroot, slots, key, left, right, parent, child, degree, mark)
+    minroot = _insert(n, minroot, h, key)
+    _, minroot = _extract_min(minroot, slots, h, key)
     while minroot != NULL:
-        index, minroot = _extract_min(minroot, slots, key, left, right, parent, child, degree, mark)
+        index, minroot = _extract_min(minroot, slots, h, key)
+        if interior[index] == 0:
+            continue
         current = key[index]
         label = lab[index]
         centre = im[index]
-        z = index // (nx * ny)
-        y = (index // nx) % ny
-        x = index % nx
-        if x == 0 or x == nx - 1 or y == 0 or y == ny - 1 or z == 0 or z == nz - 1:
-            continue
         for i in range(offsets.size):
             neighbour = index + offsets[i]
             new = np.float32(np.abs(centre - im[neighbour]) + current)
@@ -265,9 +265,7 @@ def _fast_growcut(image, seeds, offsets, penalties, labels, distance):
             if dist[neighbour] > new:
                 dist[neighbour] = new
                 lab[neighbour] = label
-                minroot = _decrease_key(
-                    neighbour, new, minroot, key, left, right, parent, child, degree, mark
-                )
+                minroot = _decrease_key(neighbour, new, minroot, h, key)
 
 
 def neighbourhood(
@@ -286,7 +284,7 @@ def neighbourhood(
                 penalties.append(
                     distance_penalty * np.sqrt((sx * ix) ** 2 + (sy * iy) ** 2 + (sz * iz) ** 2)
                 )
-    return np.asarray(offsets, np.int64), np.asarray(penalties, np.float64)
+    return np.asarray(offsets, np.int32), np.asarray(penalties, np.float64)
 
 
 def _check(image: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,8 +297,8 @@ def _check(image: np.ndarray, seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray
         )
     if min(image.shape) < 3:
         raise ValueError(f"GrowCut needs at least 3 voxels along each axis, got {image.shape}")
-    if image.size >= 2**32 - 1:
-        raise ValueError(f"GrowCut is limited to 2^32 - 1 voxels, got {image.size}")
+    if image.size >= 2**31 - 1:
+        raise ValueError(f"GrowCut is limited to 2^31 - 2 voxels, got {image.size}")
     if seeds.dtype != np.uint8:
         if seeds.min(initial=0) < 0 or seeds.max(initial=0) > 255:
             raise ValueError("GrowCut seed labels must be 0 (free) or 1…255")
@@ -322,7 +320,10 @@ def fast_growcut_with_distance(
     offsets, penalties = neighbourhood(image.shape, spacing, distance_penalty)
     labels = np.empty(image.shape, np.uint8)
     distance = np.empty(image.shape, np.float32)
-    _fast_growcut(image, seeds, offsets, penalties, labels, distance)
+    nodes = np.zeros((image.size + 1, 8), np.int32)
+    nodes[:, CHILD] = NULL
+    key = np.empty(image.size + 1, np.float32)
+    _fast_growcut(image, seeds, offsets, penalties, labels, distance, nodes, key)
     return labels, distance
 
 

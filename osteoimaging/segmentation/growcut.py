@@ -23,7 +23,7 @@ full CT grid.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
 from osteoimaging.segmentation.cleanup import clean_body_mask
 from osteoimaging.segmentation.crop import crop, crop_box, uncrop
+from osteoimaging.segmentation.fastgrowcut import fast_growcut
 from osteoimaging.segmentation.labels import check_level
 from osteoimaging.segmentation.seeds import (
     FOREGROUND,
@@ -43,6 +44,11 @@ from osteoimaging.segmentation.seeds import (
     one_click_seeds,
 )
 from osteoimaging.volume import Volume
+
+
+#: A GrowCut backend: (image [z, y, x] float, seeds [z, y, x] uint8, spacing (x, y, z) mm)
+#: → labels [z, y, x] uint8.
+GrowCut = Callable[[np.ndarray, np.ndarray, Sequence[float]], np.ndarray]
 
 
 @dataclass
@@ -149,6 +155,7 @@ def segment_vertebral_body(
     params: SegmentationParameters | None = None,
     progress: ProgressCallback | None = None,
     path: str | Path | None = None,
+    growcut: GrowCut | None = None,
 ) -> SegmentationResult:
     """Segment the vertebral body containing ``seed_lps`` (LPS mm) with GrowCut.
 
@@ -178,7 +185,7 @@ def segment_vertebral_body(
     report(progress, 0.15, "seeding")
     seeds, seed_report = one_click_seeds(work, work, seed, params.seeding, str(path or ""))
     report(progress, 0.3, "growing")
-    grown = grow_cut(work.array, seeds, work.spacing) == FOREGROUND
+    grown = (growcut or fast_growcut)(work.array, seeds, work.spacing) == FOREGROUND
     if work_img is not smooth_img:
         fg = sitk.GetImageFromArray(grown.astype(np.float32))
         fg.CopyInformation(work_img)
