@@ -13,8 +13,9 @@ Usage: ``python bench/segmentation_dice.py [DATA_DIR]`` (default ``../shared/dat
   routine-CT grid (0.4×0.4×0.7 mm), clicked at the body centre: Dice against the exact
   body and the time per vertebra at that resolution.
 
-The click is the reference body's centroid (a radiologist clicks near the middle).
-Times are wall-clock seconds of ``segment_vertebral_body`` (ITK already loaded).
+The click is the reference body's centroid (a radiologist clicks near the middle); the
+segmentation refines it to the body's centre anyway (``docs/method.md``). Times are
+wall-clock seconds of ``segment_vertebral_body`` (numba kernels loaded beforehand).
 """
 
 from __future__ import annotations
@@ -79,18 +80,16 @@ def run_case(ct: Volume, ref: np.ndarray, name: str) -> float:
     print(
         f"{name:28s} Dice {d:.3f}  mask {result.volume_ml:6.1f} ml  reference "
         f"{ref.sum() * ct.voxel_volume_mm3 / 1000:6.1f} ml  {seconds:.2f} s"
+        + "".join(f"\n{'':30s}flag: {f}" for f in result.flags)
     )
     return d
 
 
 def main(data: Path) -> None:
-    import itk
-
     from osteoimaging.phantoms import CTProtocol, VertebraSpec, vertebra_ct
 
-    itk.FastGrowCut  # noqa: B018 - load the ITK module once, outside the timings
     ct0, truth, _ = vertebra_ct(VertebraSpec(hires_mm=0.2, scene_mm=0.4), CTProtocol())
-    segment_vertebral_body(ct0, (0.0, 0.0, 0.0))  # warm-up: ITK wrappers load lazily
+    segment_vertebral_body(ct0, (0.0, 0.0, 0.0))  # warm-up: numba loads its cached kernels
     run_case(ct0, truth.array, f"phantom {ct0.describe()}")
     ex = data / "ct" / "totalseg-example"
     ct = read_ct(ex / "example_ct.nii.gz")
