@@ -1,10 +1,19 @@
 """The numba kernel of :mod:`osteoimaging.segmentation.fastgrowcut` (imported on first use,
 so that importing the segmentation package does not load numba).
 
-A transcription of the full-computation branch of ``vtkImageGrowCutSegment`` (Slicer,
-``Modules/Loadable/Segmentations/Logic``) and ``itk::FastGrowCut`` (ITKGrowCut) with John
-Boyer's Fibonacci heap (``FibHeap.cxx``); see the parent module for what is reproduced.
-"""
+A transcription of the full-computation branch of ``vtkImageGrowCutSegment`` (3D Slicer,
+``Modules/Loadable/Segmentations/Logic``, Slicer license) and ``itk::FastGrowCut``
+(InsightSoftwareConsortium/ITKGrowCut, Apache-2.0, adapted from the Slicer class); see the
+parent module for what is reproduced.
+
+Provenance of the priority queue: it reproduces, operation for operation, John Boyer's
+Fibonacci heap that both projects ship (``FibHeap.h``/``FibHeap.cxx``), whose notice reads:
+"The Fibonacci heap implementation contained in FIBHEAP.H and FIBHEAP.CPP is Copyright (c)
+1996 by John Boyer. Once this Fibonacci heap implementation (the software) has been published
+by Dr. Dobb's Journal, permission to use and distribute the software is granted provided
+that this copyright notice remains in the source and the author (John Boyer) is
+acknowledged in works that use this program." Acknowledged here: the heap's design and
+operation order are John Boyer's."""
 
 from __future__ import annotations
 
