@@ -297,26 +297,15 @@ def _real_cases(shared_data):
     return {"T12": (ct2, t12_body), "L1": (ct, (labels == 20) & body)}
 
 
-def clicks_inside(ct, body, erode_mm: float, step, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` LPS points of a voxel grid (every ``step`` voxels, x y z) inside the body
-    eroded by ``erode_mm``: clicks clearly inside it, anywhere in it."""
-    import scipy.ndimage as ndi
-
-    inner = ndi.distance_transform_edt(body, sampling=ct.spacing_zyx) > erode_mm
-    zyx = np.argwhere(inner)
-    on_grid = (zyx[:, 2] % step[0] == 0) & (zyx[:, 1] % step[1] == 0) & (zyx[:, 0] % step[2] == 0)
-    zyx = zyx[on_grid]
-    pick = np.random.default_rng(seed).choice(len(zyx), min(n, len(zyx)), replace=False)
-    return ct.index_to_physical(zyx[np.sort(pick)][:, ::-1].astype(float))
-
-
 @pytest.mark.shared_data
 @pytest.mark.slow
 @pytest.mark.parametrize(("level", "step", "n"), [("T12", (4, 4, 1), 24), ("L1", (1, 1, 1), 40)])
 def test_grid_of_clicks_gives_consistent_volumes(shared_data, level, step, n):
     """Issue 13: a click anywhere in the body (eroded 3 mm) gives nearly the same body:
     ≥ 90% of the clicks within 20% of the median volume."""
-    ct, body = _real_cases(shared_data)[level]
+    ct, body = _real_cases(shared_data)[level]  # puts bench/ on sys.path
+    from segmentation_dice import clicks_inside
+
     results = [segment_vertebral_body(ct, p) for p in clicks_inside(ct, body, 3.0, step, n)]
     volumes = np.array([r.volume_ml for r in results])
     median = float(np.median(volumes))
