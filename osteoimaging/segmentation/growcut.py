@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -269,7 +269,9 @@ def segment_vertebral_body(
 
     report(progress, 0.4, "growing")
     work = grid(centre, params.growcut_spacing_mm)
-    final = body_seeds(work, centre, chosen, params.seeding, params.refine)
+    # Without a refined centre the probe's columns are not the body's: seed the ball only.
+    basis = chosen if refined else replace(chosen, columns=None)
+    final = body_seeds(work, centre, basis, params.seeding, params.refine)
     seeds = final.labels
     grown = component_at(
         backend(work.array, seeds, work.spacing) == FOREGROUND, voxel_index(work, centre)
