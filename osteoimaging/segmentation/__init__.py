@@ -1,10 +1,11 @@
 """Vertebral-body segmentation: one-click GrowCut and existing label maps."""
 
+from osteoimaging.segmentation.fastgrowcut import fast_growcut
 from osteoimaging.segmentation.growcut import (
+    GrowCut,
     SegmentationParameters,
     SegmentationResult,
     dice,
-    grow_cut,
     lps_to_ras,
     ras_to_lps,
     segment_vertebral_body,
@@ -17,21 +18,24 @@ from osteoimaging.segmentation.labels import (
     label_for_level,
     parse_levels,
 )
-from osteoimaging.segmentation.seeds import SeedingParameters, one_click_seeds
+from osteoimaging.segmentation.refine import RefineParameters
+from osteoimaging.segmentation.seeds import SeedingParameters, SeedReport
 
 __all__ = [
     "ANALYSIS_LEVELS",
     "LABEL_SCHEMES",
+    "GrowCut",
+    "RefineParameters",
+    "SeedReport",
     "SeedingParameters",
     "SegmentationParameters",
     "SegmentationResult",
     "body_mask_from_labels",
     "check_level",
     "dice",
-    "grow_cut",
+    "fast_growcut",
     "label_for_level",
     "lps_to_ras",
-    "one_click_seeds",
     "parse_levels",
     "ras_to_lps",
     "segment_vertebral_body",

@@ -1,30 +1,30 @@
-"""GrowCut segmentation of a vertebral body from one click, on a crop around it.
+"""GrowCut segmentation of a vertebral body from one click, robust to where the click lands.
 
-Algorithm: ITK's ``FastGrowCut`` filter from the ``itk-growcut`` package (Zhu L,
-Kolesov I, Gao Y, Kikinis R, Tannenbaum A, "An effective interactive medical image
-segmentation method using Fast GrowCut", MICCAI Interactive Medical Image Computing
-Workshop 2014), the same algorithm as ``vtkImageGrowCutSegment`` behind 3D Slicer's
-Segment Editor effect "Grow from seeds". Each unlabelled voxel takes the label of the
-seed it reaches along the path of least accumulated intensity difference (a Dijkstra
-shortest-path formulation of the cellular automaton of Vezhnevets & Konouchine,
-GraphiCon 2005). We use the ITK filter, not Slicer's VTK class, because the logic layer
-must run without Slicer (``slicer`` may only be imported in ``osteoimaging.mrml``).
+Algorithm: Fast GrowCut (Zhu L, Kolesov I, Gao Y, Kikinis R, Tannenbaum A, "An effective
+interactive medical image segmentation method using Fast GrowCut", MICCAI Interactive
+Medical Image Computing Workshop 2014), the algorithm of Slicer's Segment Editor effect
+"Grow from seeds": each unlabelled voxel takes the label of the seed it reaches along the
+path of least accumulated intensity difference. The default backend is our numba kernel
+(:mod:`.fastgrowcut`), label for label identical to Slicer's ``vtkImageGrowCutSegment``
+(:func:`osteoimaging.mrml.growcut.vtk_growcut`, what the Slicer module passes) and ITK's
+``FastGrowCut``; any callable with the same signature can be passed as ``growcut``.
 
-Pipeline: crop around the point → Gaussian smoothing (σ = the larger of ``smoothing_mm`` and
-``smoothing_voxels`` × the coarsest spacing, to keep CT noise and trabecular texture from
-dominating path costs) → resampling to a working grid no finer than
-``growcut_spacing_mm`` (speed: GrowCut's cost grows with the voxel count; the boundary
-is refined at the native resolution afterwards) → one-click seeds (:mod:`.seeds`) → FastGrowCut →
-foreground resampled back to the native crop (linear, ≥ ½) → clean-up at native
-resolution, with the cortex included at half maximum (:mod:`.cleanup`) → mask on the
-full CT grid.
+Pipeline: crop around the click → Gaussian smoothing (σ = the larger of ``smoothing_mm``
+and ``smoothing_voxels`` × the coarsest spacing, so that CT noise and trabecular texture do
+not dominate path costs) → probes on a coarse working grid (:mod:`.refine`: GrowCut between
+the click, the surroundings and the neighbouring vertebrae, then from the grown body's
+centre, until the centre settles) → final seeds from the refined centre and the probe's
+body columns (:func:`.refine.body_seeds`) → GrowCut on a working grid no finer than
+``growcut_spacing_mm`` → foreground resampled to the native grid (linear, ≥ ½) → clean-up
+at native resolution, with the cortex included at half maximum (:mod:`.cleanup`) → checks
+(volume, scan edges, end plates, discs) reported as ``flags`` on the result.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,30 +33,46 @@ import SimpleITK as sitk
 from osteoimaging.errors import InputError
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
-from osteoimaging.segmentation.cleanup import clean_body_mask
+from osteoimaging.segmentation.cleanup import clean_body_mask, component_at
 from osteoimaging.segmentation.crop import crop, crop_box, uncrop
+from osteoimaging.segmentation.fastgrowcut import fast_growcut
 from osteoimaging.segmentation.labels import check_level
+from osteoimaging.segmentation.refine import (
+    Probe,
+    RefineParameters,
+    best_probe,
+    body_seeds,
+    refine_point,
+    voxel_index,
+)
 from osteoimaging.segmentation.seeds import (
+    BACKGROUND,
     FOREGROUND,
     SeedingParameters,
     SeedReport,
-    one_click_seeds,
 )
 from osteoimaging.volume import Volume
+
+#: A GrowCut backend: (image [z, y, x] float, seeds [z, y, x] uint8 with 0 = free,
+#: spacing (x, y, z) mm) → labels [z, y, x] uint8.
+GrowCut = Callable[[np.ndarray, np.ndarray, Sequence[float]], np.ndarray]
 
 
 @dataclass
 class SegmentationParameters:
-    """Crop, smoothing and clean-up settings (mm) plus the seeding rules."""
+    """Crop, smoothing, clean-up and plausibility settings (mm, ml) plus the seeding and
+    refinement rules."""
 
-    crop_half_size_mm: tuple[float, float, float] = (42.0, 42.0, 36.0)
+    crop_half_size_mm: tuple[float, float, float] = (42.0, 42.0, 40.0)
     smoothing_mm: float = 0.7
     smoothing_voxels: float = 0.5
     opening_mm: float = 1.5
     mask_smoothing_mm: float = 1.0
     cortex_search_mm: float = 2.0
     growcut_spacing_mm: float = 0.8
+    volume_range_ml: tuple[float, float] = (10.0, 80.0)
     seeding: SeedingParameters = field(default_factory=SeedingParameters)
+    refine: RefineParameters = field(default_factory=RefineParameters)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,18 +80,43 @@ class SegmentationParameters:
 
 @dataclass
 class SegmentationResult:
-    """The body mask on the CT grid with its level and how it was made."""
+    """The body mask on the CT grid with its level and how it was made.
+
+    ``seed_lps`` is the click, ``refined_seed_lps`` the body centre the final seeds were
+    placed around; ``attempts`` lists the probes (where each seeded, what it grew, where it
+    put the centre); ``flags`` say what a reader should check (empty when every check
+    passed). Whether a flag makes a case an error is for the caller's quality checks.
+    """
 
     mask: Volume
     level: str | None
     seed_lps: tuple[float, float, float]
     seeds: SeedReport
     runtime_s: float
-    method: str = "itk FastGrowCut (one-click seeds)"
+    refined_seed_lps: tuple[float, float, float] | None = None
+    attempts: list[dict] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    method: str = "Fast GrowCut (Zhu et al. 2014), one click refined to the body's centre"
 
     @property
     def volume_ml(self) -> float:
         return float(self.mask.array.sum() * self.mask.voxel_volume_mm3 / 1000.0)
+
+    def to_dict(self) -> dict:
+        """What happened, JSON-ready (no mask)."""
+        return {
+            "level": self.level,
+            "method": self.method,
+            "seed_lps": list(self.seed_lps),
+            "refined_seed_lps": None
+            if self.refined_seed_lps is None
+            else list(self.refined_seed_lps),
+            "volume_ml": self.volume_ml,
+            "runtime_s": self.runtime_s,
+            "seeds": self.seeds.to_dict(),
+            "attempts": self.attempts,
+            "flags": list(self.flags),
+        }
 
 
 def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
@@ -89,43 +130,29 @@ def lps_to_ras(point: Sequence[float]) -> tuple[float, float, float]:
     return ras_to_lps(point)
 
 
-def _itk():
-    try:
-        import itk
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise InputError(
-            "GrowCut segmentation needs the 'itk-growcut' package: "
-            "pip install 'osteoimaging[segment]'"
-        ) from exc
-    return itk
-
-
-def grow_cut(image: np.ndarray, seeds: np.ndarray, spacing_xyz: Sequence[float]) -> np.ndarray:
-    """Run ITK FastGrowCut: labels (uint8) for every voxel from seed labels (0 = free)."""
-    itk = _itk()
-    img = itk.image_from_array(np.ascontiguousarray(image, dtype=np.float32))
-    img.SetSpacing([float(s) for s in spacing_xyz])
-    lab = itk.image_from_array(np.ascontiguousarray(seeds, dtype=np.uint8))
-    lab.SetSpacing([float(s) for s in spacing_xyz])
-    flt = itk.FastGrowCut[type(img), type(lab)].New()
-    flt.SetInput(img)
-    flt.SetSeedImage(lab)
-    flt.Update()
-    return np.asarray(itk.array_from_image(flt.GetOutput())).copy()
-
-
-def _working_image(image: sitk.Image, spacing_mm: float) -> sitk.Image:
-    """``image`` resampled (linear) so that no spacing is finer than ``spacing_mm``."""
-    old = np.asarray(image.GetSpacing(), dtype=float)
+def _grid_around(
+    smooth: sitk.Image, centre: np.ndarray, half_size_mm: Sequence[float], spacing_mm: float
+) -> Volume:
+    """``smooth`` resampled (linear) on the box around ``centre``, no spacing finer than
+    ``spacing_mm``, axes as the image's (the box is clipped to the image)."""
+    old = np.asarray(smooth.GetSpacing(), dtype=float)
     new = np.maximum(old, spacing_mm)
-    if spacing_mm <= 0 or np.allclose(new, old):
-        return image
-    size = np.maximum(np.ceil(np.asarray(image.GetSize()) * old / new).astype(int), 2)
-    ref = sitk.Image([int(n) for n in size], image.GetPixelID())
-    ref.SetSpacing(tuple(new))
-    ref.SetOrigin(image.GetOrigin())
-    ref.SetDirection(image.GetDirection())
-    return sitk.Resample(image, ref, sitk.Transform(), sitk.sitkLinear, 0.0)
+    direction = np.asarray(smooth.GetDirection(), dtype=float).reshape(3, 3)
+    origin = np.asarray(smooth.GetOrigin(), dtype=float)
+    size = np.asarray(smooth.GetSize())
+    signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
+    corners = centre + signs * np.asarray(half_size_mm)
+    idx = np.linalg.solve(direction, (corners - origin).T).T / old
+    # Whole voxels of the image, so that a grid as coarse as the image is the image.
+    lo = np.clip(np.floor(idx.min(axis=0)), 0, size - 1)
+    hi = np.clip(np.ceil(idx.max(axis=0)), 0, size - 1)
+    n = np.maximum(np.floor((hi - lo) * old / new).astype(int) + 1, 3)
+    ref = sitk.Image([int(v) for v in n], sitk.sitkFloat32)
+    ref.SetSpacing(tuple(float(v) for v in new))
+    ref.SetOrigin(tuple(float(v) for v in origin + direction @ (lo * old)))
+    ref.SetDirection(smooth.GetDirection())
+    out = sitk.Resample(smooth, ref, sitk.Transform(), sitk.sitkLinear, 0.0)
+    return Volume.from_sitk(out)
 
 
 def _bounding_box(
@@ -141,6 +168,55 @@ def _bounding_box(
     return tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
 
 
+def _edge_flags(ct: Volume, full: np.ndarray) -> list[str]:
+    """Which edges of the scan the mask touches."""
+    flags = []
+    cc_axis = 2 - int(np.argmax(np.abs(ct.direction[2])))  # array axis closest to LPS z
+    up_at_end = ct.direction[2, 2 - cc_axis] > 0
+    for axis in range(3):
+        first = np.take(full, 0, axis=axis).any()
+        last = np.take(full, -1, axis=axis).any()
+        if not (first or last):
+            continue
+        if axis == cc_axis:
+            sides = [n for n, hit in ((up_at_end, last), (not up_at_end, first)) if hit]
+            where = "/".join("top" if s else "bottom" for s in sides)
+            flags.append(f"body touches the scan's {where} edge: partial vertebra")
+        else:
+            flags.append("body touches the edge of the field of view: partial vertebra")
+    return flags
+
+
+def _check_nan(part: Volume, path: str | Path | None) -> None:
+    bad = ~np.isfinite(part.array)
+    if bad.any():
+        raise InputError(
+            f"the CT has NaN values near the seed ({int(bad.sum())} voxels within the crop "
+            "around it); GrowCut cannot cross them: fill them (e.g. with -1024) or check "
+            "the reconstruction",
+            path,
+        )
+
+
+def _probe_flags(probes: list[Probe], chosen: Probe, params: RefineParameters) -> list[str]:
+    flags = []
+    if chosen.problem is not None or chosen.centre is None:
+        flags.append(
+            f"could not refine the click to the body's centre ({chosen.problem}): "
+            "the seeds are placed around the click"
+        )
+        return flags
+    cols = chosen.columns
+    step = max(params.tolerance_mm, 1.5 * max(cols.cell_mm, cols.voxel_z_mm))
+    moved = float(np.linalg.norm(np.subtract(chosen.centre, chosen.point)))
+    if moved >= step:
+        flags.append(f"the refined centre had not settled (its last move: {moved:.1f} mm)")
+    for side, reached in (("upper", chosen.top_reached), ("lower", chosen.bottom_reached)):
+        if reached is not None:
+            flags.append(f"no {side} end plate found: the body's {side} boundary is {reached}")
+    return flags
+
+
 def segment_vertebral_body(
     ct: Volume,
     seed_lps: Sequence[float],
@@ -149,13 +225,19 @@ def segment_vertebral_body(
     params: SegmentationParameters | None = None,
     progress: ProgressCallback | None = None,
     path: str | Path | None = None,
+    growcut: GrowCut | None = None,
 ) -> SegmentationResult:
-    """Segment the vertebral body containing ``seed_lps`` (LPS mm) with GrowCut.
+    """Segment the vertebral body containing ``seed_lps`` (LPS mm, the click) with GrowCut.
 
-    Raises InputError when the point is outside the image or not in bone (in air, fat
-    or soft tissue), or when nothing plausible grows from it.
+    ``growcut`` is the GrowCut backend (default :func:`.fastgrowcut.fast_growcut`; in
+    Slicer :func:`osteoimaging.mrml.growcut.vtk_growcut`); ``path`` names the CT in
+    error messages. Raises InputError when the point is outside the image or not in
+    bone (air, fat or soft tissue), when the CT has NaN values near it, or when nothing
+    grows beyond the seeds. Anything doubtful (implausible volume, a partial vertebra, an
+    end plate not found, a refinement that failed) is reported in ``flags``.
     """
     params = params or SegmentationParameters()
+    backend = growcut or fast_growcut
     level = check_level(level)
     t0 = time.perf_counter()
     seed = np.asarray(seed_lps, dtype=float)
@@ -168,58 +250,113 @@ def segment_vertebral_body(
             path,
         )
     report(progress, 0.0, "cropping")
-    box = crop_box(ct, seed, params.crop_half_size_mm)
-    part = crop(ct, box)
+    reach = np.asarray(params.crop_half_size_mm) + params.refine.max_shift_mm
+    part = crop(ct, crop_box(ct, seed, reach))
+    _check_nan(part, path)
     image = sitk.Cast(part.to_sitk(), sitk.sitkFloat32)
     sigma = max(params.smoothing_mm, params.smoothing_voxels * max(part.spacing))
-    smooth_img = sitk.SmoothingRecursiveGaussian(image, sigma) if sigma > 0 else image
-    work_img = _working_image(smooth_img, params.growcut_spacing_mm)
-    work = Volume.from_sitk(work_img)
-    report(progress, 0.15, "seeding")
-    seeds, seed_report = one_click_seeds(work, work, seed, params.seeding, str(path or ""))
-    report(progress, 0.3, "growing")
-    grown = grow_cut(work.array, seeds, work.spacing) == FOREGROUND
-    if work_img is not smooth_img:
-        fg = sitk.GetImageFromArray(grown.astype(np.float32))
-        fg.CopyInformation(work_img)
-        back = sitk.Resample(fg, smooth_img, sitk.Transform(), sitk.sitkLinear, 0.0)
-        grown = sitk.GetArrayFromImage(back) >= 0.5
+    smooth = sitk.SmoothingRecursiveGaussian(image, sigma) if sigma > 0 else image
+
+    def grid(point: np.ndarray, spacing_mm: float) -> Volume:
+        return _grid_around(smooth, point, params.crop_half_size_mm, spacing_mm)
+
+    report(progress, 0.1, "finding the body's centre")
+    probes = refine_point(grid, seed, backend, params.seeding, params.refine, path)
+    chosen = best_probe(probes, seed, params.refine.max_shift_mm)
+    refined = chosen.centre is not None and chosen.problem is None
+    centre = np.asarray(chosen.centre) if refined else seed
+    flags = _probe_flags(probes, chosen, params.refine)
+
+    report(progress, 0.4, "growing")
+    work = grid(centre, params.growcut_spacing_mm)
+    # Without a refined centre the probe's columns are not the body's: seed the ball only.
+    basis = chosen if refined else replace(chosen, columns=None)
+    final = body_seeds(work, centre, basis, params.seeding, params.refine)
+    seeds = final.labels
+    grown = component_at(
+        backend(work.array, seeds, work.spacing) == FOREGROUND, voxel_index(work, centre)
+    )
+
     report(progress, 0.8, "cleaning up")
-    seed_zyx = np.clip(
-        np.rint(part.physical_to_index(seed))[::-1].astype(int), 0, np.asarray(part.shape) - 1
+    box = crop_box(ct, centre, params.crop_half_size_mm)
+    native = crop(ct, box)
+    fg = sitk.GetImageFromArray(grown.astype(np.float32))
+    fg.CopyInformation(work.to_sitk())
+    grown = (
+        sitk.GetArrayFromImage(
+            sitk.Resample(fg, native.to_sitk(), sitk.Transform(), sitk.sitkLinear, 0.0)
+        )
+        >= 0.5
     )
     margin_mm = params.cortex_search_mm + 2 * params.mask_smoothing_mm + 7.0
-    sub = _bounding_box(grown, margin_mm, part.spacing_zyx)
-    body = np.zeros(part.shape, dtype=bool)
+    sub = _bounding_box(grown, margin_mm, native.spacing_zyx)
+    start = np.array([s.start for s in sub])
+    body = np.zeros(native.shape, dtype=bool)
     body[sub] = clean_body_mask(
         grown[sub],
-        seed_zyx - np.array([sl.start for sl in sub]),
-        part.spacing_zyx,
-        image=part.array[sub].astype(np.float32),
-        seed_level=seed_report.seed_hu,
+        np.asarray(voxel_index(native, centre)) - start,
+        native.spacing_zyx,
+        image=native.array[sub].astype(np.float32),
+        seed_level=chosen.seed_hu,
         opening_mm=params.opening_mm,
         cortex_search_mm=params.cortex_search_mm,
         smoothing_mm=params.mask_smoothing_mm,
     )
-    fg_ml = seed_report.n_foreground * work.voxel_volume_mm3
-    if body.sum() * part.voxel_volume_mm3 <= fg_ml:
+    n_fg = int((seeds == FOREGROUND).sum())
+    body_ml = float(body.sum() * native.voxel_volume_mm3 / 1000.0)
+    if body_ml <= n_fg * work.voxel_volume_mm3 / 1000.0:
         raise InputError(
-            "nothing grew beyond the seed sphere: is the point inside a vertebral body?", path
+            f"the grown mask is too small ({body_ml:.2f} ml, no more than its seeds): "
+            "is the point inside a vertebral body?",
+            path,
         )
     full = uncrop(body, box, ct.shape)
+
+    lo, hi = params.volume_range_ml
+    if not lo <= body_ml <= hi:
+        flags.append(f"grown volume {body_ml:.1f} ml outside the plausible range {lo:g}–{hi:g} ml")
+    flags.extend(_edge_flags(ct, full))
+    if chosen.columns is not None and refined:
+        for side, disc, reached in (
+            ("above", final.disc_above_mm, chosen.top_reached),
+            ("below", final.disc_below_mm, chosen.bottom_reached),
+        ):
+            if disc is None and reached is None:
+                flags.append(f"no darker disc {side} the body's end plate in the profile")
+
     runtime = time.perf_counter() - t0
+    seed_report = SeedReport(
+        seed_hu=chosen.seed_hu,
+        disc_above_mm=final.disc_above_mm,
+        disc_below_mm=final.disc_below_mm,
+        canal_mm=final.canal_mm,
+        n_foreground=n_fg,
+        n_background=int((seeds == BACKGROUND).sum()),
+    )
     mask = ct.with_array(full, level=level, segmentation="growcut")
-    logger.info(
-        "GrowCut %s: %.1f ml in %.2f s (disc above %s, below %s, canal %s mm)",
-        level or "vertebra",
-        float(full.sum() * ct.voxel_volume_mm3 / 1000.0),
+    name = getattr(backend, "__name__", type(backend).__name__)
+    result = SegmentationResult(
+        mask,
+        level,
+        tuple(float(v) for v in seed),
+        seed_report,
         runtime,
-        seed_report.disc_above_mm,
-        seed_report.disc_below_mm,
-        seed_report.canal_mm,
+        refined_seed_lps=tuple(float(v) for v in centre) if refined else None,
+        attempts=[p.to_dict() for p in probes],
+        flags=flags,
+        method=f"Fast GrowCut (Zhu et al. 2014, backend {name}), "
+        "one click refined to the body's centre",
+    )
+    logger.info(
+        "GrowCut %s: %.1f ml in %.2f s after %d probe(s)%s",
+        level or "vertebra",
+        result.volume_ml,
+        runtime,
+        len(probes),
+        "; " + "; ".join(flags) if flags else "",
     )
     report(progress, 1.0, "done")
-    return SegmentationResult(mask, level, tuple(float(v) for v in seed), seed_report, runtime)
+    return result
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:

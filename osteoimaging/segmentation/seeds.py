@@ -1,94 +1,107 @@
-"""One-click seeding: foreground and background GrowCut seeds from one point in the body.
+"""GrowCut seeds from one point in a vertebral body.
 
 What a user paints in Slicer's Segment Editor before "Grow from seeds", derived from the
-image around the clicked point (all distances physical, in the LPS patient frame, so any
-voxel size and direction cosines work):
+smoothed image around a point (all distances physical, in the LPS patient frame, so any
+voxel size and direction cosines work). Labels: 1 the body (:data:`FOREGROUND`),
+2 the surroundings (:data:`BACKGROUND`), 3 the neighbouring vertebrae (:data:`NEIGHBOUR`).
 
-* **foreground** (label 1): a sphere around the point, of radius half the distance to
-  the nearest landmark found below (disc centre, or canal centre minus
-  ``canal_wall_mm``), clipped to [``foreground_radius_mm``, ``max_foreground_radius_mm``];
-* **background** (label 2):
-  - fat and air: voxels of the smoothed image below ``fat_hu`` that are connected to the
-    crop's border (fatty marrow inside the body is not connected to it, so it stays free);
-  - the discs above and below: the cranio-caudal intensity profile through the point
-    (averaged over a disc of ``profile_radius_mm`` to suppress trabecular texture and
-    small defects) has its end plate as a maximum and the disc as the next minimum,
-    darker than the seed's level and at least ``disc_contrast_hu`` below the end plate; a
-    thin slab of ``disc_seed_radius_mm`` at each disc's centre is background;
-  - the posterior elements: the antero-posterior profile behind the point finds the
-    spinal canal — the first run of at least ``canal_min_mm`` below ``canal_hu`` (CSF and
-    epidural fat; also ``valley_margin_hu`` below the seed's level); its centre is the
-    middle of the run (at most ``canal_wall_mm`` behind its front). The canal and
-    everything posterior to its centre (pedicles' posterior parts, laminae, processes)
-    is background. A fat-filled defect of the body larger than ``canal_min_mm`` right
-    behind the point could be mistaken for the canal: click in intact bone;
-  - the surroundings: voxels farther than ``background_radius_mm`` in-plane or
-    ``background_height_mm`` cranio-caudally from the point, and the crop's border.
-
-Foreground wins where a rule would put both. The point must lie inside bone: the median
-of the smoothed image in the foreground sphere must exceed ``min_seed_hu``.
+* **the point must be in bone**: the median of the smoothed image in a ball of
+  ``foreground_radius_mm`` must reach ``min_seed_hu`` (else "in air" below ``air_hu``, or
+  "in fat or soft tissue");
+* **surroundings** (:func:`background`): smoothed voxels below ``fat_hu`` connected to the
+  crop's border (fatty marrow inside the body is not connected to it, so it stays free);
+  voxels farther than ``background_radius_mm`` in-plane from the point; the crop's faces;
+  the spinal canal and everything posterior to its centre (pedicles' posterior parts,
+  laminae, processes). The canal (:func:`find_canal`) is the first run of at least
+  ``canal_min_mm`` below min(``canal_hu``, seed level − ``valley_margin_hu``) (CSF,
+  epidural fat) on the antero-posterior profile behind the point; its centre is the middle
+  of the run, at most ``canal_wall_mm`` behind its front. Without a canal, everything more
+  than ``fallback_posterior_mm`` behind the point is background;
+* **neighbours** (:func:`neighbour_seeds`): balls of ``neighbour_radius_mm`` at
+  ± ``neighbour_offset_mm`` cranio-caudally and everything beyond them. 30 mm from a point
+  near the middle of a body is past its end plates (adult T11–L5 bodies are about 20–30 mm
+  tall) and inside the next body or its disc, so GrowCut's competition puts the body's
+  upper and lower boundaries at the end plates, wherever the discs are;
+* **discs** (used once the body's extent is known, :mod:`.refine`): a slab of
+  ``disc_seed_thickness_mm`` just beyond the body's upper and lower boundary in every
+  column of its core.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.ndimage as ndi
 
 from osteoimaging.errors import InputError
-from osteoimaging.segmentation.crop import offsets_mm
 from osteoimaging.volume import Volume
 
-FOREGROUND, BACKGROUND = 1, 2
+FOREGROUND, BACKGROUND, NEIGHBOUR = 1, 2, 3
 
 
 @dataclass
 class SeedingParameters:
-    """Distances in mm, intensities in HU."""
+    """Distances in mm, intensities in HU (of the smoothed image)."""
 
     foreground_radius_mm: float = 4.0
-    max_foreground_radius_mm: float = 8.0
-    canal_wall_mm: float = 8.0
     fat_hu: float = -30.0
     air_hu: float = -300.0
     min_seed_hu: float = 40.0
     background_radius_mm: float = 38.0
-    background_height_mm: float = 32.0
-    profile_radius_mm: float = 5.0
-    disc_search_mm: float = 45.0
-    disc_seed_radius_mm: float = 12.0
+    neighbour_offset_mm: float = 30.0
+    neighbour_radius_mm: float = 5.0
     disc_seed_thickness_mm: float = 1.5
     canal_search_mm: float = 55.0
     canal_seed_radius_mm: float = 3.0
+    canal_profile_radius_mm: float = 2.0
     fallback_posterior_mm: float = 30.0
     valley_margin_hu: float = 30.0
-    disc_contrast_hu: float = 50.0
     canal_hu: float = 40.0
     canal_min_mm: float = 6.0
+    canal_wall_mm: float = 8.0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-@dataclass
-class SeedReport:
-    """Where the landmarks were found (offsets from the point, mm; None if not found)."""
-
-    seed_hu: float
-    disc_above_mm: float | None
-    disc_below_mm: float | None
-    canal_mm: float | None
-    n_foreground: int
-    n_background: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+def squared_norm(d: np.ndarray) -> np.ndarray:
+    """|d|² over the last axis."""
+    return np.einsum("...i,...i->...", d, d)
 
 
-def _profile(
-    smooth: Volume, point: np.ndarray, axis: np.ndarray, steps: np.ndarray, radius: float
+def seed_level(
+    smooth: Volume,
+    offsets: np.ndarray,
+    params: SeedingParameters,
+    path: str | Path | None = None,
+) -> float:
+    """Median smoothed intensity in the foreground ball; InputError unless it is bone."""
+    ball = squared_norm(offsets) <= params.foreground_radius_mm**2
+    if not ball.any():
+        raise InputError("the seed point lies outside the image", path)
+    level = float(np.median(smooth.array[ball]))
+    if level < params.air_hu:
+        raise InputError(
+            f"the seed point is in air ({level:.0f} HU), not in a vertebral body", path
+        )
+    if level < params.min_seed_hu:
+        raise InputError(
+            f"the seed point is in fat or soft tissue ({level:.0f} HU < "
+            f"{params.min_seed_hu:g} HU), not inside a vertebral body",
+            path,
+        )
+    return level
+
+
+def profile(
+    smooth: Volume,
+    point: np.ndarray,
+    axis: np.ndarray,
+    steps: np.ndarray,
+    radius: float,
 ) -> np.ndarray:
     """Mean of the smoothed image along ``point + s·axis`` over parallel lines in a disc."""
     helper = np.array([1.0, 0.0, 0.0]) if abs(axis[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
@@ -110,43 +123,6 @@ def _profile(
     counts = finite.sum(axis=0)
     sums = np.where(finite, vals, 0.0).sum(axis=0)
     return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-
-
-def find_valley(
-    profile: np.ndarray,
-    steps: np.ndarray,
-    below: float,
-    min_drop: float = 0.0,
-    min_prominence: float = 20.0,
-    relative: float = 0.5,
-) -> float | None:
-    """Offset of the first prominent valley of a profile (None if there is none).
-
-    Valleys are local minima with a peak on both sides (scipy's topographic
-    prominence); only those deeper than ``below`` and at least ``min_prominence`` are
-    candidates, and only when the profile between the start and the valley rises at
-    least ``min_drop`` above the valley (the bright end plate in front of the disc,
-    which a fluctuation of the trabecular density lacks); the nearest one whose prominence
-    reaches ``relative`` × the largest is returned. Used for the disc beyond an end
-    plate (cranio-caudal profile) and for the spinal canal behind the posterior wall
-    (antero-posterior profile): both are bounded by bright bone on either side, unlike
-    a small defect inside the body.
-    """
-    from scipy.signal import find_peaks
-
-    p = np.asarray(profile, dtype=float)
-    ok = np.isfinite(p)
-    if ok.sum() < 5:
-        return None
-    p = np.where(ok, p, np.nanmax(p[ok]))
-    idx, props = find_peaks(-p, prominence=min_prominence)
-    front_peak = np.array([p[: i + 1].max() for i in idx])
-    keep = (p[idx] < below) & (front_peak - p[idx] >= min_drop)
-    idx, prom = idx[keep], props["prominences"][keep]
-    if idx.size == 0:
-        return None
-    first = int(np.flatnonzero(prom >= relative * prom.max())[0])
-    return float(steps[idx[first]])
 
 
 def find_canal(
@@ -171,116 +147,95 @@ def find_canal(
     return None
 
 
-def one_click_seeds(
-    image: Volume,
-    smooth: Volume,
-    point_lps: Sequence[float],
-    params: SeedingParameters | None = None,
-    path: str | None = None,
-) -> tuple[np.ndarray, SeedReport]:
-    """GrowCut seed labels (0 free, 1 foreground, 2 background) on ``image``'s grid.
-
-    ``smooth`` is the Gaussian-smoothed image on the same grid (used for all intensity
-    rules). Raises InputError when the point is in air, fat or soft tissue.
-    """
-    params = params or SeedingParameters()
-    point = np.asarray(point_lps, dtype=float)
-    d = offsets_mm(image, point)
-    dist2 = np.einsum("...i,...i->...", d, d)
-    fg = dist2 <= params.foreground_radius_mm**2
-    if not fg.any():
-        raise InputError("the seed point lies outside the image", path)
-    seed_hu = float(np.median(smooth.array[fg]))
-    if seed_hu < params.air_hu:
-        raise InputError(
-            f"the seed point is in air ({seed_hu:.0f} HU), not in a vertebral body", path
-        )
-    if seed_hu < params.min_seed_hu:
-        raise InputError(
-            f"the seed point is in fat or soft tissue ({seed_hu:.0f} HU < "
-            f"{params.min_seed_hu:g} HU), not inside a vertebral body",
-            path,
-        )
-    sm = smooth.array
-    bg = np.zeros(image.shape, dtype=bool)
-    # Fat and air connected to the crop border.
-    low = sm < params.fat_hu
-    lab, _ = ndi.label(low)
-    border = np.unique(
-        np.concatenate(
-            [
-                lab[0].ravel(),
-                lab[-1].ravel(),
-                lab[:, 0].ravel(),
-                lab[:, -1].ravel(),
-                lab[:, :, 0].ravel(),
-                lab[:, :, -1].ravel(),
-            ]
-        )
+def locate_canal(
+    smooth: Volume, point: Sequence[float], level: float, params: SeedingParameters
+) -> float | None:
+    """Offset (mm, LPS +y = posterior) of the spinal canal's centre behind ``point``."""
+    steps = np.arange(0.0, params.canal_search_mm, min(smooth.spacing) / 2)
+    prof = profile(
+        smooth,
+        np.asarray(point, dtype=float),
+        np.array([0.0, 1.0, 0.0]),
+        steps,
+        params.canal_profile_radius_mm,
     )
-    bg |= np.isin(lab, border[border > 0])
-    # Surroundings beyond the margins, and the crop's border.
-    radial2 = d[..., 0] ** 2 + d[..., 1] ** 2
-    bg |= radial2 > params.background_radius_mm**2
-    bg |= np.abs(d[..., 2]) > params.background_height_mm
-    bg[[0, -1]] = True
-    bg[:, [0, -1]] = True
-    bg[:, :, [0, -1]] = True
-    # Discs above and below.
-    steps = np.arange(0.0, params.disc_search_mm, min(image.spacing) / 2)
-    discs = []
-    for sign in (1.0, -1.0):
-        axis = np.array([0.0, 0.0, sign])
-        prof = _profile(smooth, point, axis, steps, params.profile_radius_mm)
-        off = find_valley(
-            prof,
-            steps,
-            below=seed_hu,
-            min_drop=params.disc_contrast_hu,
-        )
-        discs.append(None if off is None else sign * off)
-        if off is not None:
-            slab = (np.abs(d[..., 2] - sign * off) <= params.disc_seed_thickness_mm) & (
-                radial2 <= params.disc_seed_radius_mm**2
-            )
-            bg |= slab
-    # Posterior elements: behind the spinal canal's centre (LPS +y is posterior).
-    steps_y = np.arange(0.0, params.canal_search_mm, min(image.spacing) / 2)
-    prof_y = _profile(smooth, point, np.array([0.0, 1.0, 0.0]), steps_y, 2.0)
-    canal = find_canal(
-        prof_y,
-        steps_y,
-        min(params.canal_hu, seed_hu - params.valley_margin_hu),
+    return find_canal(
+        prof,
+        steps,
+        min(params.canal_hu, level - params.valley_margin_hu),
         params.canal_min_mm,
         params.canal_wall_mm,
     )
-    if canal is not None:
-        bg |= d[..., 1] > canal
-        canal_pt = np.array([0.0, canal, 0.0])
-        bg |= np.einsum("...i,...i->...", d - canal_pt, d - canal_pt) <= (
-            params.canal_seed_radius_mm**2
-        )
-    else:
-        bg |= d[..., 1] > params.fallback_posterior_mm
-    landmarks = [abs(v) for v in discs if v is not None]
-    if canal is not None:
-        landmarks.append(max(canal - params.canal_wall_mm, 0.0))
-    if landmarks:
-        radius = float(
-            np.clip(
-                0.5 * min(landmarks), params.foreground_radius_mm, params.max_foreground_radius_mm
-            )
-        )
-        fg = dist2 <= radius**2
-    seeds = np.zeros(image.shape, dtype=np.uint8)
-    seeds[bg] = BACKGROUND
-    seeds[fg] = FOREGROUND
-    report = SeedReport(
-        seed_hu=seed_hu,
-        disc_above_mm=discs[0],
-        disc_below_mm=discs[1],
-        canal_mm=canal,
-        n_foreground=int(fg.sum()),
-        n_background=int((seeds == BACKGROUND).sum()),
+
+
+def _border_connected(low: np.ndarray) -> np.ndarray:
+    lab, _ = ndi.label(low)
+    faces = np.concatenate(
+        [
+            lab[0].ravel(),
+            lab[-1].ravel(),
+            lab[:, 0].ravel(),
+            lab[:, -1].ravel(),
+            lab[:, :, 0].ravel(),
+            lab[:, :, -1].ravel(),
+        ]
     )
-    return seeds, report
+    keep = np.unique(faces)
+    return np.isin(lab, keep[keep > 0])
+
+
+def background(
+    smooth: Volume, offsets: np.ndarray, canal_mm: float | None, params: SeedingParameters
+) -> np.ndarray:
+    """Fat and air reaching the border, far surroundings, the crop's faces, the canal and
+    everything behind it (``offsets``: LPS offsets of every voxel from the point)."""
+    bg = _border_connected(smooth.array < params.fat_hu)
+    bg |= offsets[..., 0] ** 2 + offsets[..., 1] ** 2 > params.background_radius_mm**2
+    bg[[0, -1]] = True
+    bg[:, [0, -1]] = True
+    bg[:, :, [0, -1]] = True
+    if canal_mm is None:
+        bg |= offsets[..., 1] > params.fallback_posterior_mm
+    else:
+        bg |= offsets[..., 1] > canal_mm
+        canal = np.array([0.0, canal_mm, 0.0], dtype=offsets.dtype)
+        bg |= squared_norm(offsets - canal) <= params.canal_seed_radius_mm**2
+    return bg
+
+
+def neighbour_seeds(offsets: np.ndarray, params: SeedingParameters) -> np.ndarray:
+    """Balls at ± ``neighbour_offset_mm`` cranio-caudally and everything beyond them."""
+    out = np.zeros(offsets.shape[:-1], dtype=bool)
+    for sign in (1.0, -1.0):
+        centre = np.array([0.0, 0.0, sign * params.neighbour_offset_mm], dtype=offsets.dtype)
+        out |= squared_norm(offsets - centre) <= params.neighbour_radius_mm**2
+        out |= sign * offsets[..., 2] > params.neighbour_offset_mm + params.neighbour_radius_mm
+    return out
+
+
+def probe_seeds(
+    smooth: Volume, offsets: np.ndarray, canal_mm: float | None, params: SeedingParameters
+) -> np.ndarray:
+    """Seed labels (uint8) for a probe from the point: a foreground ball, the surroundings
+    and the neighbouring vertebrae."""
+    seeds = np.zeros(smooth.shape, dtype=np.uint8)
+    seeds[background(smooth, offsets, canal_mm, params)] = BACKGROUND
+    seeds[neighbour_seeds(offsets, params)] = NEIGHBOUR
+    seeds[squared_norm(offsets) <= params.foreground_radius_mm**2] = FOREGROUND
+    return seeds
+
+
+@dataclass
+class SeedReport:
+    """Landmarks of the final seeds (offsets in mm from the refined centre; None if not
+    found) and the seed counts."""
+
+    seed_hu: float
+    disc_above_mm: float | None
+    disc_below_mm: float | None
+    canal_mm: float | None
+    n_foreground: int
+    n_background: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
