@@ -566,7 +566,6 @@ def test_item17_durable_writes_fsync_file_and_folder(tmp_path, monkeypatch):
 
 
 def test_item7_segment_side_file_is_named_from_the_output_file(osteo_cmd, tmp_path):
-    pytest.importorskip("itk")
     from osteoimaging.phantoms import CTProtocol, VertebraSpec, vertebra_ct
 
     ct, _, _ = vertebra_ct(

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from osteoimaging.errors import InputError
+from osteoimaging.geometry import ras_to_lps
 from osteoimaging.imageio import read_image, write_image
 from osteoimaging.phantoms import CTProtocol, FocalDefect, VertebraSpec, vertebra_ct
 from osteoimaging.segmentation import (
@@ -23,7 +24,6 @@ from osteoimaging.segmentation import (
     dice,
     label_for_level,
     parse_levels,
-    ras_to_lps,
     segment_vertebral_body,
 )
 from osteoimaging.segmentation.crop import offsets_mm
@@ -144,8 +144,8 @@ def test_flags_partial_vertebra_and_implausible_volume(phantom):
 
 
 def test_ras_lps():
-    assert ras_to_lps((10.0, -20.0, 30.0)) == (-10.0, 20.0, 30.0)
-    assert ras_to_lps(ras_to_lps((1.0, 2.0, 3.0))) == (1.0, 2.0, 3.0)
+    np.testing.assert_array_equal(ras_to_lps((10.0, -20.0, 30.0)), (-10.0, 20.0, 30.0))
+    np.testing.assert_array_equal(ras_to_lps(ras_to_lps((1.0, 2.0, 3.0))), (1.0, 2.0, 3.0))
 
 
 def test_numpy_peak_finder_matches_scipy():

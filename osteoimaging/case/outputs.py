@@ -51,12 +51,7 @@ def level_values(level: LevelResult) -> dict[str, Any]:
         timings_s=level.timings,
     )
     if level.segmentation is not None:
-        seg = level.segmentation
-        values["segmentation"] = {
-            "method": getattr(seg, "method", ""),
-            "seed_lps": list(getattr(seg, "seed_lps", ())),
-            "runtime_s": getattr(seg, "runtime_s", None),
-        }
+        values["segmentation"] = level.segmentation.to_dict()
     return values
 
 

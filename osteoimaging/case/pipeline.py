@@ -180,7 +180,8 @@ def measure_level(
     report(progress, 0.0, f"{source.name}: vertebral body")
     body, description, seg = body_from_source(request, source, sub_progress(progress, 0, 0.25))
     clock.lap("body")
-    flags = check_body_volume(body, source.level, limits)
+    flags = [Flag("segmentation", text) for text in getattr(seg, "flags", [])]
+    flags += check_body_volume(body, source.level, limits)
     partial = check_partial(body)
     flags += partial
     report(progress, 0.25, f"{source.name}: alignment")

@@ -62,9 +62,7 @@ COMMANDS: dict[str, Command] = {
         "radiomics",
     ),
     "segment": Command(
-        "osteoimaging.cli.segment",
-        "segment a vertebral body from one seed point (GrowCut)",
-        "segment",
+        "osteoimaging.cli.segment", "segment a vertebral body from one seed point (GrowCut)"
     ),
     "station": Command(
         "osteoimaging.cli.station",
@@ -91,7 +89,6 @@ _IMPORT_NAMES = {
     "scikit-learn": ("sklearn",),
     "scikit-image": ("skimage",),
     "pyyaml": ("yaml",),
-    "itk-growcut": ("itk",),
     "slicer-core": ("slicer", "vtk", "mrml"),
     "dask": ("dask", "distributed"),
     "pillow": ("PIL",),
@@ -105,7 +102,6 @@ _FALLBACK_EXTRAS = {
     "radiomics": ("radiomics",),
     "sklearn": ("radiomics",),
     "yaml": ("radiomics",),
-    "itk": ("segment",),
     "slicer": ("slicer",),
     "vtk": ("slicer",),
 }

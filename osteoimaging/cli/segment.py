@@ -11,9 +11,10 @@ import numpy as np
 from osteoimaging.atomic import check_output_path, write_json
 from osteoimaging.cli.args import parse_point
 from osteoimaging.errors import InputError
+from osteoimaging.geometry import ras_to_lps
 from osteoimaging.imageio import WRITE_SUFFIXES, write_image
 from osteoimaging.progress import TqdmProgress
-from osteoimaging.segmentation import ras_to_lps, segment_vertebral_body
+from osteoimaging.segmentation import segment_vertebral_body
 from osteoimaging.validation import read_ct
 
 
@@ -21,8 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "segment",
         help="segment a vertebral body from one seed point (GrowCut)",
-        description="Segment the vertebral body around one point with ITK's FastGrowCut "
-        "(the algorithm of Slicer's 'Grow from seeds'); seeds are derived automatically.",
+        description="Segment the vertebral body around one point with Fast GrowCut (the "
+        "algorithm of Slicer's 'Grow from seeds'); the click is refined to the body's centre "
+        "and the seeds are derived automatically. The side file (<out>.json) says what was "
+        "done and what to check (flags).",
     )
     p.add_argument("ct", help="CT in HU (DICOM folder, NRRD, NIfTI, MetaImage)")
     p.add_argument(
@@ -90,16 +93,14 @@ def run(args: argparse.Namespace) -> int:
         {
             "format": SIDECAR_FORMAT,
             "mask": Path(args.out).name,
-            "level": result.level,
             "seed_ras_mm": list(seed_ras),
-            "method": result.method,
-            "volume_ml": result.volume_ml,
-            "runtime_s": result.runtime_s,
-            "seeds": result.seeds.to_dict(),
+            **result.to_dict(),
         },
     )
     print(
         f"{result.level or 'vertebra'}: {result.volume_ml:.1f} ml body mask → {args.out} "
         f"({result.runtime_s:.1f} s)"
     )
+    for flag in result.flags:
+        print(f"  check: {flag}")
     return 0

@@ -128,15 +128,22 @@ def mask_stats_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
 
     A light job for quality control (and the batch's own tests): the bodies come from
     the same request the focal job builds (:func:`case_request`); writes
-    ``<level>/values.json``.
+    ``<level>/values.json`` and, for a body grown from a seed point, ``<level>/body.nrrd``
+    (named as the focal job's writer names it).
     """
     from osteoimaging.case.pipeline import body_from_source
+    from osteoimaging.imageio import write_image
 
     request = case_request(case, params)
     calibration = request.calibration or LinearCalibration.identity()
     rows = []
     for source in request.bodies:
-        mask, description, _ = body_from_source(request, source)
+        mask, description, seg = body_from_source(request, source)
+        if seg is not None:
+            write_image(
+                mask.with_array(mask.array.astype(np.uint8)),
+                Path(case_dir) / source.name / "body.nrrd",
+            )
         values = request.ct.array[mask.array].astype(np.float64)
         row = {
             "level": source.name,

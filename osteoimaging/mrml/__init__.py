@@ -9,7 +9,7 @@ and headless in CI (where ``slicer`` comes from ``slicer-core``).
 Modules, each small:
 
 * :mod:`.app` — headless application set-up (what Slicer does at start);
-* :mod:`.geometry` — IJK→RAS matrices and the LPS↔RAS flip;
+* :mod:`.geometry` — IJK→RAS matrices (points flip with :mod:`osteoimaging.geometry`);
 * :mod:`.volumes` — scalar / label-map volume node ↔ :class:`~osteoimaging.volume.Volume`;
 * :mod:`.segmentations` — segmentation node + segment ID ↔ mask on a reference grid;
 * :mod:`.markups` — markups point → seed;
@@ -17,5 +17,9 @@ Modules, each small:
 * :mod:`.views` — a map as slice-view foreground over the CT; headless slice rendering;
 * :mod:`.tables` — result rows → table node, saved as CSV/TSV;
 * :mod:`.bundles` — .mrb save/load;
+* :mod:`.growcut` — Slicer's own GrowCut kernel (``vtkImageGrowCutSegment``) for a click;
+* :mod:`.plots` — ROC and other charts as plot nodes;
+* :mod:`.report` — the study report of the levels measured on a CT;
+* :mod:`.sample_data` — the demo vertebra as Slicer sample data;
 * :mod:`.focal_workflow`, :mod:`.radiomics_workflow` — what the modules' Logic classes call.
 """

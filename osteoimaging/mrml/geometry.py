@@ -10,17 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from osteoimaging.geometry import LPS_TO_RAS
 from osteoimaging.volume import Volume
-
-LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
-
-
-def lps_to_ras(points: np.ndarray) -> np.ndarray:
-    """RAS coordinates of LPS points (…, 3); the flip is its own inverse."""
-    return np.asarray(points, dtype=float) @ LPS_TO_RAS
-
-
-ras_to_lps = lps_to_ras
 
 
 def ijk_to_ras(volume: Volume) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from osteoimaging.errors import InputError
-from osteoimaging.mrml.geometry import ras_to_lps
+from osteoimaging.geometry import ras_to_lps
 from osteoimaging.volume import Volume
 
 

@@ -6,8 +6,6 @@ from osteoimaging.segmentation.growcut import (
     SegmentationParameters,
     SegmentationResult,
     dice,
-    lps_to_ras,
-    ras_to_lps,
     segment_vertebral_body,
 )
 from osteoimaging.segmentation.labels import (
@@ -35,8 +33,6 @@ __all__ = [
     "dice",
     "fast_growcut",
     "label_for_level",
-    "lps_to_ras",
     "parse_levels",
-    "ras_to_lps",
     "segment_vertebral_body",
 ]

@@ -31,6 +31,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from osteoimaging.errors import InputError
+from osteoimaging.geometry import lps_to_ras
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
 from osteoimaging.segmentation.cleanup import clean_body_mask, component_at
@@ -117,17 +118,6 @@ class SegmentationResult:
             "attempts": self.attempts,
             "flags": list(self.flags),
         }
-
-
-def ras_to_lps(point: Sequence[float]) -> tuple[float, float, float]:
-    """RAS (Slicer's convention) → LPS (ITK/DICOM, the Volume class): negate x and y."""
-    x, y, z = (float(v) for v in point)
-    return (-x, -y, z)
-
-
-def lps_to_ras(point: Sequence[float]) -> tuple[float, float, float]:
-    """LPS → RAS: negate x and y (the map is its own inverse)."""
-    return ras_to_lps(point)
 
 
 def _grid_around(
