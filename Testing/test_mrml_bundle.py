@@ -57,7 +57,7 @@ def test_mrb_round_trip(slicer_app, tmp_path):
     assert display.GetWindow() == pytest.approx(map_node.GetDisplayNode().GetWindow())
     assert display.GetApplyThreshold()
     assert map_back.GetAttribute("OsteoImaging.map") == "focal_bmd_loss"
-    assert map_back.GetVoxelValueUnits().GetCodeValue() == "1"
+    assert map_back.GetVoxelValueUnits().GetCodeValue() == "{ratio}"
     assert legend_node(map_back).GetTitleText() == "Focal BMD loss (fraction)"
     [row] = table_rows(other.scene.GetFirstNodeByName("results"))
     assert row["focal_bmd_loss"] == 42.5 and row["calibration"] == "phantom"
