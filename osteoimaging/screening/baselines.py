@@ -23,6 +23,7 @@ from osteoimaging.errors import InputError
 from osteoimaging.focal.resample import analysis_grid, resample_linear, resample_mask
 from osteoimaging.focal.roi import erode_mask
 from osteoimaging.screening.prep import body_centre_lps
+from osteoimaging.segmentation.crop import crop
 from osteoimaging.volume import Volume
 
 MUSCLE_HU = (-29.0, 150.0)
@@ -50,6 +51,11 @@ def l1_attenuation(
     mask = body_mask.with_array(np.asarray(body_mask.array, dtype=bool))
     if not mask.array.any():
         raise InputError("vertebral body mask is empty")
+    idx = np.argwhere(mask.array)
+    margin = np.ceil((erosion_mm + 3.0) / np.asarray(ct.spacing_zyx)).astype(int)
+    lo, hi = np.maximum(idx.min(0) - margin, 0), idx.max(0) + margin + 1
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    ct, mask = crop(ct, box), crop(mask, box)  # distance maps on the body's box only
     grid = analysis_grid(ct, mask, grid_mm, margin_mm=2.0)
     hu = resample_linear(ct, grid).array
     roi = erode_mask(resample_mask(mask, grid, "distance").array, grid_mm, erosion_mm)

@@ -46,7 +46,7 @@ def grad_cam(model, images: np.ndarray, layer: str, class_idx=None, batch_size: 
             idx = np.flatnonzero(classes == c)
             for start in range(0, len(idx), batch_size):
                 part = idx[start : start + batch_size]
-                x = torch.as_tensor(images[part]).to(dev)
+                x = torch.from_numpy(np.array(images[part], np.float32)).to(dev)
                 raw = cam(x, class_idx=int(c)).detach().cpu().numpy()[:, 0]
                 maps[part] = [_minmax(m) for m in raw]
     del cam, work

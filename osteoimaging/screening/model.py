@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -72,6 +73,9 @@ class ModelConfig:
 
 def require_torch():
     """Import torch and MONAI or raise an InputError naming the extra to install."""
+    # OpenMP threads that spin while waiting cost a loaded 2-core machine dearly
+    # (../shared/notes/performance-2026-12.md); passive waiting costs nothing when idle.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import monai  # noqa: F401
         import torch
@@ -144,7 +148,7 @@ def predict(model, images: np.ndarray, batch_size: int = 32) -> np.ndarray:
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            xb = torch.as_tensor(np.asarray(images[start : start + batch_size], np.float32))
+            xb = torch.from_numpy(np.array(images[start : start + batch_size], np.float32))
             out.append(torch.softmax(model(xb.to(dev)), dim=1)[:, 1].cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0)
 
@@ -174,7 +178,7 @@ def train_model(
     opt = torch.optim.Adam(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
-    x_all = torch.as_tensor(np.asarray(images, np.float32))
+    x_all = torch.from_numpy(np.array(images, np.float32))
     y_all = torch.as_tensor(y, dtype=torch.long)
     history: list[dict] = []
     best_auc, best_state, best_epoch, stale = -1.0, None, 0, 0
@@ -194,7 +198,7 @@ def train_model(
             loss = loss_fn(model(xb.to(dev)), y_all[batch].to(dev))
             loss.backward()
             opt.step()
-            total += float(loss) * len(batch)
+            total += float(loss.detach()) * len(batch)
         val_prob = predict(model, images[val_idx])
         val_auc = auc_delong(y[val_idx], val_prob)["auc"]
         history.append(
@@ -252,6 +256,7 @@ def load_model(model_dir):
         prep = PrepParams.from_dict(meta["prep"])
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"not a saved screening model ({exc})", folder) from exc
+    torch.set_num_threads(max(1, int(config.threads)))
     model = build_model(config, prep.channels)
     try:
         state = torch.load(folder / MODEL_FILE, map_location="cpu", weights_only=True)

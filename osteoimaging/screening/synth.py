@@ -175,8 +175,7 @@ def _scene(p: CaseParams, x, y, z, rng=None):
         k = np.flatnonzero((z > lo) & (z < hi))
         return slice(int(k[0]), int(k[-1]) + 1) if k.size else slice(0, 0)
 
-    base = np.full(xx.shape[:0] + (len(y), len(x)), -1000.0, np.float32)
-    lab2 = np.zeros(base.shape, np.uint8)
+    base = np.full((len(y), len(x)), -1000.0, np.float32)
     trunk = _ell(xx, yy, 0, 0, a, b)
     base[trunk] = FAT_HU
     ia, ib = a - p.fat_mm, b - p.fat_mm
@@ -226,7 +225,9 @@ def _scene(p: CaseParams, x, y, z, rng=None):
     rim = cross & (np.sqrt(((xx - sx) / (w / 2)) ** 2 + ((yy - sy) / (d / 2)) ** 2) > 1 - 2 / d)
     ped_x = canal_r + 3.5
     ax = np.abs(xx - sx)
-    pedicle = (((ax - ped_x) / 4.0) ** 2 <= 1.0) & (yy >= sy + 0.3 * d) & (yy <= canal_y + 0.7 * canal_r)
+    pedicle = (
+        (((ax - ped_x) / 4.0) ** 2 <= 1.0) & (yy >= sy + 0.3 * d) & (yy <= canal_y + 0.7 * canal_r)
+    )
     lamina = (ax <= ped_x + 3.0) & (yy >= canal_y + 0.5 * canal_r) & (yy <= canal_y + canal_r + 5)
     spinous = (ax <= 3.0) & (yy >= canal_y + canal_r) & (yy <= canal_y + canal_r + 30)
     transverse = (ax <= ped_x + 28) & (np.abs(yy - canal_y) <= 4.0)
