@@ -81,7 +81,9 @@ class MuscleRegionParams:
     hu_low: float = MUSCLE_HU[0]
     hu_high: float = MUSCLE_HU[1]
     lateral_mm: float = 80.0
-    depth_mm: float = 110.0
+    medial_mm: float = 30.0
+    slope: float = 1.0
+    depth_mm: float = 130.0
     opening_mm: float = 2.0
     min_area_cm2: float = 3.0
 
@@ -101,22 +103,24 @@ def muscle_mask_threshold(
 ) -> Volume:
     """Paraspinal muscle by threshold and region, per axial slice of the CT grid.
 
-    On each slice (``slices``: k indices, default the slice through the body centroid):
-    voxels of ``hu_low…hu_high`` HU, posterior to the vertebral body's posterior wall and
-    less than ``depth_mm`` behind it, within ``lateral_mm`` of the body's centre, outside the
-    body; opened by a disc of ``opening_mm`` (detaches skin, vessels and partial-volume rims)
-    and kept as connected components of at least ``min_area_cm2`` (drops the spinal canal).
-    This finds erector spinae, multifidus and the medial quadratus lumborum; psoas and the
-    chest/abdominal wall are not included, so its SMI is a *paraspinal* index, lower than
-    the whole-slice SMI of the sarcopenia literature. A label map gives the whole slice.
+    On each slice (``slices``: k indices, default the slice through the mask's centroid):
+    voxels of ``hu_low…hu_high`` HU, posterior to the vertebra mask's centroid (by at most
+    ``depth_mm``) in a wedge opening backwards — at most ``medial_mm`` + ``slope`` × (depth
+    behind the centroid) and at most ``lateral_mm`` from the midline, which keeps the
+    posterior tips of liver and spleen out — outside the mask; opened by a disc of
+    ``opening_mm`` (detaches skin, vessels and partial-volume rims) and kept as connected
+    components of at least ``min_area_cm2`` (drops the spinal canal). The centroid, not the
+    posterior wall, is the reference so that body-only masks and whole-vertebra masks
+    (TotalSegmentator's) give the same region. This finds erector spinae, multifidus,
+    quadratus lumborum and, in part, psoas and crura; the chest/abdominal wall is not
+    included, so its SMI is a *paraspinal* index, lower than the whole-slice SMI of the
+    sarcopenia literature, and organs of muscle attenuation beside the spine (kidney
+    poles) can leak in. A label map gives the whole slice.
     """
     params = params or MuscleRegionParams()
     _check_axial(ct)
     body = np.asarray(body_mask.array, dtype=bool)
     centre = body_centre_lps(body_mask)
-    idx = np.argwhere(body)
-    y_body = ct.index_to_physical(idx[:, ::-1].astype(float))[:, 1]
-    y_post = float(y_body.max()) - centre[1]
     if slices is None:
         slices = [round(float(ct.physical_to_index(centre)[2]))]
     out = np.zeros(ct.shape, bool)
@@ -130,8 +134,9 @@ def muscle_mask_threshold(
             continue
         pts = ct.index_to_physical(np.stack([i, j, np.full_like(i, k)], axis=-1).astype(float))
         rel = pts - centre
-        region = (np.abs(rel[..., 0]) <= params.lateral_mm) & (rel[..., 1] >= y_post)
-        region &= rel[..., 1] <= y_post + params.depth_mm
+        depth = rel[..., 1]
+        half_width = np.minimum(params.lateral_mm, params.medial_mm + params.slope * depth)
+        region = (depth >= 0) & (depth <= params.depth_mm) & (np.abs(rel[..., 0]) <= half_width)
         hu = ct.array[k]
         cand = region & (hu >= params.hu_low) & (hu <= params.hu_high) & ~body[k]
         cand = ndi.binary_opening(cand, structure=disk)
