@@ -168,6 +168,17 @@ def test_cli_prepare_train_apply_evaluate(tmp_path):
     ct = read_image(cohort / "cases" / "synth_0000" / "ct.nii.gz")
     assert cam.same_geometry(ct) and np.nanmax(cam.array) <= 1.0
     assert (out / "cases" / "synth_0000" / "gradcam.png").exists()
+    # the batch job gives one row per level: CNN at T12, the attenuation rule at L1
+    from osteoimaging.cohort.manifest import read_manifest
+    from osteoimaging.screening import screen_job
+
+    case = read_manifest(cohort / "few.csv")[0].to_dict()
+    rows = screen_job(case, tmp_path / "job", {"model": str(model)})
+    assert len(rows) == 2 and rows[0]["cnn_probability"] == pytest.approx(
+        results["cnn_probability"][0], abs=1e-6
+    )
+    assert {"below_110_hu", "below_135_hu"} <= set(rows[1]) and "cnn_probability" not in rows[1]
+    assert (tmp_path / "job" / "T12" / "gradcam.nrrd").exists()
     assert (
         main(
             [

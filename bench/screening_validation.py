@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip-to", choices=("prepare", "train", "evaluate", "real"))
+    ap.add_argument("--skip-to", choices=("prepare", "train", "evaluate", "real", "layers"))
     args = ap.parse_args()
 
     import pandas as pd
@@ -62,7 +62,7 @@ def main() -> None:
     out = Path(args.out)
     record_path = out / "validation.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    steps = ("synth", "prepare", "train", "evaluate", "real")
+    steps = ("synth", "prepare", "train", "evaluate", "real", "layers")
     start = steps.index(args.skip_to) if args.skip_to else 0
 
     def timed(name, func):
@@ -134,8 +134,43 @@ def main() -> None:
             record[f"real_{name}"] = real.to_dict(orient="records")
             errors = pd.read_csv(out / "real" / name / "errors.csv")
             record[f"real_{name}_errors"] = errors.to_dict(orient="records")
+    if start <= 5:
+        record["gradcam_layers"] = timed("layers", lambda: _layers(out, df))
     record_path.write_text(json.dumps(record, indent=2, default=str))
     print(json.dumps({k: record.get(k) for k in ("test_auc", "best_epoch")}, default=str))
+
+
+def _layers(out: Path, df) -> list[dict]:
+    """Grad-CAM localisation on the held-out cases at three depths of the trained model:
+    share of the map's mass on the body, enrichment over its area share, peak inside."""
+    import numpy as np
+    import pandas as pd
+
+    from osteoimaging.screening.gradcam import grad_cam, mass_fractions
+    from osteoimaging.screening.model import load_model
+    from osteoimaging.screening.workflow import load_prepared
+
+    model, *_ = load_model(out / "model")
+    images, planes, table, _ = load_prepared(out / "prep")
+    test = np.flatnonzero(df.set_index("case_id").loc[table["case_id"], "subset"] == "test")
+    rows = []
+    for layer in ("features.transition2.relu", "features.transition3.relu", "class_layers.relu"):
+        maps, _ = grad_cam(model, images[test], layer)
+        fr = pd.DataFrame(
+            [
+                mass_fractions(m, {"body": planes["body"][i], "muscle": planes["muscle"][i]})
+                for m, i in zip(maps, test, strict=True)
+            ]
+        )
+        rows.append(
+            {
+                "layer": layer,
+                **fr.mean(numeric_only=True).to_dict(),
+                "enrichment_body_median": float(fr["cam_enrichment_body"].median()),
+                "mass_body_median": float(fr["cam_mass_body"].median()),
+            }
+        )
+    return rows
 
 
 if __name__ == "__main__":

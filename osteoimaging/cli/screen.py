@@ -14,6 +14,13 @@ from osteoimaging.errors import InputError
 from osteoimaging.progress import TqdmProgress
 
 
+def _require_pandas() -> None:
+    try:
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        raise InputError("this needs pandas: pip install 'osteoimaging[screen]'") from exc
+
+
 def _screen_params(args: argparse.Namespace):
     from osteoimaging.screening.pipeline import ScreenParams
     from osteoimaging.screening.prep import PrepParams
@@ -140,6 +147,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    _require_pandas()
     from osteoimaging.screening.workflow import prepare_cohort
 
     with TqdmProgress("prepare") as bar:
@@ -150,9 +158,11 @@ def run_prepare(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     from osteoimaging.screening.model import ModelConfig, require_torch
-    from osteoimaging.screening.workflow import train_cohort
 
     require_torch()
+    _require_pandas()
+    from osteoimaging.screening.workflow import train_cohort
+
     config = ModelConfig(
         architecture=args.architecture,
         epochs=args.epochs,
@@ -184,9 +194,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     from osteoimaging.screening.model import require_torch
-    from osteoimaging.screening.workflow import apply_cohort
 
     require_torch()
+    _require_pandas()
+    from osteoimaging.screening.workflow import apply_cohort
+
     args.level, args.size, args.pixel_mm, args.slab_mm = "T12", 128, 1.5, 10.0  # from the model
     with TqdmProgress("apply") as bar:
         table = apply_cohort(args.model, args.manifest, args.out, _screen_params(args), bar)
@@ -195,6 +207,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    _require_pandas()
     import pandas as pd
 
     from osteoimaging.screening.evaluate import screening_report

@@ -76,6 +76,6 @@ def mass_fractions(cam: np.ndarray, masks: dict[str, np.ndarray], valid=None) ->
         area = m.sum() / n if n else float("nan")
         out[f"cam_mass_{name}"] = mass
         out[f"cam_area_{name}"] = float(area)
-        out[f"cam_enrichment_{name}"] = mass / area if area > 0 else float("nan")
+        out[f"cam_enrichment_{name}"] = float(mass / area) if area > 0 else float("nan")
         out[f"cam_peak_in_{name}"] = bool(m[peak]) if peak is not None else False
     return out
