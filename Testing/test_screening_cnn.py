@@ -85,6 +85,14 @@ def test_gradcam_mass_concentrates_on_the_body(cohort, trained):
     assert fr["cam_enrichment_body"].median() >= 2.0, fr.describe()
     # not inverted: the peak lies on the body more often than the body's area share
     assert fr["cam_peak_in_body"].mean() > 3 * fr["cam_area_body"].mean()
+    # evidence for normal bone (class 0) lies on the body for every case, both true classes
+    maps0, classes0 = grad_cam(model, images[test], CONFIG.cam_layer, class_idx=0)
+    assert (classes0 == 0).all()
+    enrich0 = [
+        mass_fractions(m, {"body": body[i]})["cam_enrichment_body"]
+        for m, i in zip(maps0, test, strict=True)
+    ]
+    assert np.nanmedian(enrich0) >= 2.0
 
 
 def test_save_load_round_trip_gives_identical_predictions(cohort, trained, tmp_path):

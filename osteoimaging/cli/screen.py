@@ -102,6 +102,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--no-augment", action="store_true")
     q.add_argument("--cam-layer", default="features.transition3.relu")
+    q.add_argument(
+        "--cam-class",
+        default="predicted",
+        choices=("predicted", "0", "1"),
+        help="Grad-CAM class: each case's predicted class, or 0 (evidence for "
+        "normal bone) / 1 for every case [predicted]",
+    )
     q.add_argument("--test-fraction", type=float, default=0.2)
     q.add_argument("--val-fraction", type=float, default=0.2)
     q.set_defaults(func=run_train)

@@ -57,7 +57,7 @@ def screen_ct_node(
     height = (float(height_m), "entered") if height_m else (float("nan"), "missing")
     source = "given mask" if muscle is not None else "threshold-and-region"
     result = screen_volumes(ct, masks, params, muscle, source, height)
-    values = {**result.summary, **apply_to_case(result, model, config.cam_layer, keep_map=True)}
+    values = {**result.summary, **apply_to_case(result, model, config, keep_map=True)}
     cam = values.pop("gradcam_volume")
     name = f"{ct_node.GetName()} Grad-CAM {prep.level}"
     node = gradcam_to_node(cam, scene, name, node=scene.GetFirstNodeByName(name))

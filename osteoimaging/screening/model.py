@@ -54,10 +54,15 @@ class ModelConfig:
     seed: int = 0
     threads: int = 2
     cam_layer: str = "features.transition3.relu"
+    #: Grad-CAM class: "predicted" (each case's), "0" (evidence for normal bone) or "1".
+    cam_class: str = "predicted"
     dropout: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.cam_class = str(self.cam_class)
+        if self.cam_class not in ("predicted", "0", "1"):
+            raise InputError(f"cam_class must be predicted, 0 or 1, got '{self.cam_class}'")
         if self.architecture not in PRESETS:
             raise InputError(
                 f"unknown architecture '{self.architecture}' (known: {', '.join(PRESETS)})"
@@ -69,6 +74,11 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def cam_class_index(config: ModelConfig) -> int | None:
+    """The ``class_idx`` for :func:`osteoimaging.screening.gradcam.grad_cam`."""
+    return None if config.cam_class == "predicted" else int(config.cam_class)
 
 
 def require_torch():
@@ -179,7 +189,7 @@ def train_model(
         model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
     x_all = torch.from_numpy(np.array(images, np.float32))
-    y_all = torch.as_tensor(y, dtype=torch.long)
+    y_all = torch.from_numpy(np.array(y, dtype=np.int64))
     history: list[dict] = []
     best_auc, best_state, best_epoch, stale = -1.0, None, 0, 0
     t0 = time.perf_counter()

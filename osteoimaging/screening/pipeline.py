@@ -181,19 +181,17 @@ def screen_volumes(
     return CaseResult(rows, summary, prepared, ct, body, muscle)
 
 
-def apply_to_case(
-    result: CaseResult, model, layer: str, out_dir=None, keep_map: bool = False
-) -> dict:
-    """CNN probability and Grad-CAM for one prepared case; the map on the CT grid is written
-    under ``out_dir`` (``gradcam.nrrd``, ``gradcam.png``) and, with ``keep_map``, returned as
-    ``values["gradcam_volume"]``."""
+def apply_to_case(result: CaseResult, model, config, out_dir=None, keep_map: bool = False) -> dict:
+    """CNN probability and Grad-CAM (``config``: the model's ModelConfig) for one case; the
+    map on the CT grid is written under ``out_dir`` (``gradcam.nrrd``, ``gradcam.png``) and,
+    with ``keep_map``, returned as ``values["gradcam_volume"]``."""
     from osteoimaging.screening.gradcam import grad_cam, mass_fractions
-    from osteoimaging.screening.model import predict
+    from osteoimaging.screening.model import cam_class_index, predict
     from osteoimaging.screening.prep import map_to_ct
 
     image = result.prepared.image[None]
     prob = float(predict(model, image)[0])
-    maps, classes = grad_cam(model, image, layer)
+    maps, classes = grad_cam(model, image, config.cam_layer, cam_class_index(config))
     cam_ct = map_to_ct(maps[0], result.prepared.centre_lps, result.prepared.params, result.ct)
     values = {"cnn_probability": prob, "cam_class": int(classes[0])}
     values.update(
@@ -225,7 +223,7 @@ def screen_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     ``case_dir/<level>/``).
     """
     sp = ScreenParams.from_dict(params.get("screen", {}))
-    model = layer = None
+    model = config = None
     if params.get("model"):
         from osteoimaging.screening.model import load_model
 
@@ -233,12 +231,12 @@ def screen_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
         if key not in _MODELS:
             _MODELS[key] = load_model(key)
         model, config, prep, _ = _MODELS[key]
-        sp.prep, layer = prep, config.cam_layer
+        sp.prep = prep
     result = screen_case(case, sp, case_dir)
     levels = [check_level(lv) or lv for lv in case["levels"]]
     if model is not None:
         i = levels.index(sp.prep.level)
         result.rows[i].update(
-            apply_to_case(result, model, layer, Path(case_dir) / case["levels"][i])
+            apply_to_case(result, model, config, Path(case_dir) / case["levels"][i])
         )
     return [{k: v for k, v in row.items() if not isinstance(v, dict | list)} for row in result.rows]

@@ -110,7 +110,7 @@ def train_cohort(
     """Split, train, predict, Grad-CAM on the test cases, save the model (module docstring)."""
     from osteoimaging.screening.figures import training_png
     from osteoimaging.screening.gradcam import grad_cam, mass_fractions
-    from osteoimaging.screening.model import predict, save_model, train_model
+    from osteoimaging.screening.model import cam_class_index, predict, save_model, train_model
 
     images, planes, table, params = load_prepared(prepared_dir)
     if outcome not in table:
@@ -130,7 +130,7 @@ def train_cohort(
     )
     prob = predict(model, images)
     t_cam = time.perf_counter()
-    maps, _classes = grad_cam(model, images[idx["test"]], config.cam_layer)
+    maps, _classes = grad_cam(model, images[idx["test"]], config.cam_layer, cam_class_index(config))
     cam_seconds = (time.perf_counter() - t_cam) / max(len(idx["test"]), 1)
     pred = table[["case_id", outcome]].copy()
     pred["subset"] = subset
@@ -190,7 +190,7 @@ def apply_cohort(
         d = case.to_dict()
         try:
             res = screen_case(d, params)
-            values = apply_to_case(res, model, config.cam_layer, out / "cases" / case.case_id)
+            values = apply_to_case(res, model, config, out / "cases" / case.case_id)
         except InputError as exc:
             logger.warning("%s: %s", case.case_id, exc)
             errors.append({"case_id": case.case_id, "error": str(exc)})
