@@ -326,3 +326,40 @@ def test_figure_helpers(tmp_path):
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     path = save_figure(fig, tmp_path / "sub" / "f.png", dpi=50)
     assert path.read_bytes()[:8] == png[:8] and not list(path.parent.glob(".*part*"))
+
+
+def test_frame_rows_and_column_formats(tmp_path):
+    """DataFrame cells become plain values (None for NaN/NA/NaT) for the table writer and the
+    pages; a column's number format follows its values."""
+    from osteoimaging.reports import column_pattern, frame_rows, frame_table
+    from osteoimaging.stats.report import write_frame
+
+    df = pd.DataFrame(
+        {
+            "name": ["a", None],
+            "count": pd.array([3, None], dtype="Int64"),
+            "n": np.array([160, 12345], dtype=np.int64),
+            "x": [0.1 + 0.2, np.nan],
+            "whole": [2.0, np.nan],
+            "flag": [True, False],
+            "when": pd.to_datetime(["2024-01-02", None]),
+        }
+    )
+    rows = frame_rows(df)
+    assert rows[1]["name"] is None and rows[1]["count"] is None and rows[1]["x"] is None
+    assert rows[1]["when"] is None and type(rows[0]["n"]) is int and rows[0]["x"] == 0.1 + 0.2
+    assert [column_pattern([r[k] for r in rows]) for k in ("n", "x", "whole", "flag", "name")] == [
+        "{:d}",
+        "{:.4g}",
+        "{:.0f}",
+        None,
+        None,
+    ]
+    table = frame_table(df, "t")
+    assert not table.transposed and [c.numeric for c in table.columns][:3] == [False, True, True]
+    path = write_frame(df, tmp_path / "t.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[1].split(",")[:6] == ["a", "3", "160", repr(0.1 + 0.2), "2.0", "true"]
+    assert lines[2].split(",")[:2] == ["", ""] and lines[2].split(",")[3:5] == ["", ""]
+    back = pd.read_csv(path)
+    assert back.x[0] == 0.1 + 0.2 and back.x.isna()[1] and back.n.tolist() == [160, 12345]
