@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 
@@ -67,6 +68,11 @@ def test_train_apply_evaluate(osteo_cmd, tmp_path):
     done = _run(osteo_cmd, "evaluate scores.csv --labels labels.csv --report eval", tmp_path)
     assert "radscore: AUC" in done.stdout
     assert (tmp_path / "eval" / "roc_evaluation.png").stat().st_size > 1000
+    # The evaluation page: the AUC the command printed, in the summary and ROC tables.
+    auc = re.search(r"radscore: AUC (\d\.\d{3})", done.stdout).group(1)
+    page = (tmp_path / "eval" / "index.html").read_text(encoding="utf-8")
+    assert f'<td class="num">{auc}</td>' in page and f'<td class="num">{auc} (' in page
+    assert page.count("data:image/png;base64,") == 3 and "Research software" in page
     # Single-class labels: a clear error, exit code 2, no model written.
     bad = _run(osteo_cmd, "train features.csv --labels one.csv --out m2.json", tmp_path, False)
     assert bad.returncode == 2 and "single class" in bad.stderr

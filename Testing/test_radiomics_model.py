@@ -176,6 +176,10 @@ def test_study_workflow_and_report(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     html = (tmp_path / "index.html").read_text()
     assert "DeLong" in html and "Hosmer" in html and "s7-" not in html  # no case ids
+    # One page on the shared layout: 3 data sets × (ROC, decision, calibration) embedded.
+    assert html.count("data:image/png;base64,") == 9 and "@page { size: A4" in html
+    auc = sections["external"]["models"]["T1+T2"]["auc"]
+    assert f'<td class="num">{auc:.3f}</td>' in html
 
 
 def test_published_radscore_refuses_features_that_are_not_z_scores(shared_data):

@@ -1,5 +1,6 @@
-"""The study report in a real browser: headless Chromium renders the page of a 5-level run on
-the example CT with every level's row, overlay and sub-region grids, and prints it on A4."""
+"""The study reports in a real browser: headless Chromium renders the focal page of a 5-level run
+on the example CT with every level's row, overlay and sub-region grids, and the radiomics and
+cohort statistics pages, and prints them on A4."""
 
 from __future__ import annotations
 
@@ -87,3 +88,44 @@ def test_prints_on_a4(report, tmp_path):
     # A4 is 595 × 842 pt; one page per level section plus the summary.
     assert all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in boxes)
     assert len(boxes) >= 1 + len(LEVELS)
+
+
+# The radiomics and cohort statistics reports (synthetic data, Testing/test_report_pages.py).
+
+
+@pytest.fixture(scope="module")
+def other_reports(tmp_path_factory) -> dict[str, Path]:
+    from test_report_pages import radiomics_report, statistics_report
+
+    out = tmp_path_factory.mktemp("other-reports")
+    return {
+        "radiomics": radiomics_report(out / "radiomics")[0],
+        "statistics": statistics_report(out / "statistics")[0],
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "headings", "images"),
+    [
+        ("radiomics", ["Summary", "Model", "Training", "Validation", "Method and references"], 6),
+        ("statistics", ["Cohort", "Comparison by group", "Correlations"], 7),
+    ],
+)
+def test_other_reports_render_and_print_on_a4(other_reports, name, headings, images, tmp_path):
+    page = other_reports[name]
+    done = chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    dom = done.stdout
+    for heading in headings:
+        assert f"<h2>{heading}</h2>" in dom, heading
+    assert dom.count('src="data:image/png;base64,') == images
+    assert "<footer>" in dom and "OsteoImaging " in dom
+    shot = tmp_path / f"{name}.png"
+    done = chromium(tmp_path, "--window-size=1100,1600", f"--screenshot={shot}", page.as_uri())
+    assert done.returncode == 0 and shot.stat().st_size > 50_000
+    pdf = tmp_path / f"{name}.pdf"
+    done = chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+    assert boxes and all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in boxes)

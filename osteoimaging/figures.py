@@ -5,13 +5,19 @@
 convention of Slicer's default views, with orientation letters, slice position, scale bar,
 window and a legend of the mask outline.
 
-``plt`` and :func:`save_figure` remain for the cohort, experiment and radiomics plots,
-which use matplotlib; matplotlib is imported only when one of them is first used, so
-importing this module (and everything the focal measurement imports) does not need it.
+The cohort, experiment and radiomics plots use matplotlib through its object API only:
+:func:`new_figure` makes a :class:`matplotlib.figure.Figure` on its own Agg canvas,
+:func:`figure_png` renders it to PNG bytes and :func:`save_figure` writes them atomically.
+Neither ``matplotlib.pyplot`` nor ``matplotlib.use`` is touched, so plotting inside a 3D
+Slicer process (which has its own backend and pyplot state) changes nothing there, and no
+figure is kept in a global registry (a figure is freed when its last reference goes).
+matplotlib is imported only when a figure is made, so importing this module (and
+everything the focal measurement imports) does not need it.
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,31 +27,40 @@ from osteoimaging.volume import Volume
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-
-def __getattr__(name: str) -> Any:
-    """``plt`` on first use: matplotlib's pyplot with the Agg backend (no display)."""
-    if name == "plt":
-        return _pyplot()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: Resolution of report and CLI plots (dots per inch).
+DPI = 120
 
 
-def _pyplot():
-    import matplotlib
+def new_figure(
+    figsize: tuple[float, float] = (5.0, 4.0),
+    nrows: int = 1,
+    ncols: int = 1,
+    **subplots: Any,
+) -> tuple[Figure, Any]:
+    """A figure on its own Agg canvas and its axes (as ``Figure.subplots`` returns them).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    ``subplots`` go to :meth:`matplotlib.figure.Figure.subplots` (``squeeze``, ``sharex``…).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    return plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **subplots)
 
 
-def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
-    """Save a matplotlib figure atomically as PNG and close it."""
-    from osteoimaging.atomic import atomic_path
+def figure_png(fig: Figure, dpi: int = DPI) -> bytes:
+    """The PNG bytes of ``fig`` (tight bounding box)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
 
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
-    _pyplot().close(fig)
-    return Path(path)
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = DPI) -> Path:
+    """Write ``fig`` as PNG to ``path`` atomically; return the path."""
+    from osteoimaging.atomic import write_bytes
+
+    return write_bytes(path, figure_png(fig, dpi))
 
 
 def mid_slices_png(

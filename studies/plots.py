@@ -1,4 +1,4 @@
-"""Figures of the experiments (matplotlib Agg via :mod:`osteoimaging.figures`)."""
+"""Figures of the experiments (matplotlib object API via :mod:`osteoimaging.figures`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from osteoimaging.figures import plt, save_figure
+from osteoimaging.figures import new_figure, save_figure
 from studies.paper import LABELS, MEASURES
 from studies.reproducibility import pair_table
 
 
 def bland_altman_png(rows: list[dict[str, Any]], summary: list[dict[str, Any]], path) -> Path:
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.6))
+    fig, axes = new_figure((15, 3.6), 1, 4)
     for ax, m in zip(axes, MEASURES, strict=True):
         t = pair_table(rows, m)
         mean, diff = t.mean(axis=1), t[:, 1] - t[:, 0]
@@ -33,7 +33,7 @@ def bland_altman_png(rows: list[dict[str, Any]], summary: list[dict[str, Any]], 
 def correlation_png(rows: list[dict[str, Any]], corr: list[dict[str, Any]], path) -> Path:
     measures = MEASURES[:3]
     indices = ("bvtv", "tb_sp_mm", "tb_th_mm")
-    fig, axes = plt.subplots(len(measures), len(indices), figsize=(10, 8.5))
+    fig, axes = new_figure((10, 8.5), len(measures), len(indices))
     for i, m in enumerate(measures):
         y = np.array([r[m] for r in rows])
         for j, idx in enumerate(indices):
@@ -76,7 +76,7 @@ def _crop_to_finite(*images: np.ndarray, ref: np.ndarray, pad: int = 30) -> list
 def _map_panels(panels: list[dict[str, Any]], title: str, path, hu_window=(-200, 600)) -> Path:
     """Columns of (CT slice, focal BMC loss slice) cropped to the ROI; one shared colour bar."""
     n = len(panels)
-    fig, axes = plt.subplots(2, n, figsize=(2.2 * n + 1.2, 4.6), squeeze=False)
+    fig, axes = new_figure((2.2 * n + 1.2, 4.6), 2, n, squeeze=False)
     finite = np.concatenate([p["bmc"][np.isfinite(p["bmc"])] for p in panels])
     vmax = float(np.percentile(finite, 99)) if finite.size else 1.0
     im = None

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from osteoimaging.atomic import write_text
-from osteoimaging.figures import plt, save_figure
+from osteoimaging.figures import new_figure, save_figure
 from osteoimaging.imageio import read_image
 from osteoimaging.phantoms import plate_model, trabecular_bone
 from studies.microarchitecture import binarize
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     if maps:
         k = maps["bone"].shape[0] // 2
-        fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+        fig, axes = new_figure((10, 3.4), 1, 3)
         axes[0].imshow(maps["bone"][k], cmap="gray")
         axes[0].set_title("mil-gst cube, Otsu", fontsize=9)
         vmax = float(np.percentile(maps["ref"][maps["bone"]], 99.5))

@@ -1,7 +1,8 @@
 """``osteo stats ...``: cohort statistics on a results table (e.g. ``osteo batch``'s results.csv).
 
 Sub-commands: describe, reproducibility, correlate, groups, associate, report. Tables
-are printed and, with ``--out``, written as CSV (atomically).
+are printed and, with ``--out``, written through the one table writer
+(:func:`osteoimaging.tables.write_table`: CSV, or TSV for ``.tsv``/``.txt``; atomically).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from osteoimaging.atomic import write_text
 from osteoimaging.errors import InputError
 
 if TYPE_CHECKING:  # pandas is the 'cohort' extra: imported where a table is read
@@ -25,7 +25,9 @@ DEFAULT_MEASURES = (
 )
 
 
-def _common(p: argparse.ArgumentParser, out_help: str = "write the table as CSV") -> None:
+def _common(
+    p: argparse.ArgumentParser, out_help: str = "write the table (.csv, or .tsv/.txt for TSV)"
+) -> None:
     p.add_argument("table", help="results table (CSV), e.g. DIR/results.csv of osteo batch")
     p.add_argument(
         "--measure",
@@ -146,7 +148,9 @@ def _emit(table: pd.DataFrame, out: str | None) -> None:
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if out:
-        write_text(out, table.to_csv(index=False))
+        from osteoimaging.stats.report import write_frame
+
+        write_frame(table, out)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -238,6 +242,7 @@ def run(args: argparse.Namespace) -> int:
 
             logger.warning("%s", no_model_note(table))
     else:
+        from osteoimaging.cohort.hashing import file_digest
         from osteoimaging.stats.report import cohort_report
 
         if not args.out:
@@ -254,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
             bmd=_bmd(args, df),
             subject=_present(df, args.subject),
             match=_present(df, args.match),
+            input_sha256=file_digest(args.table),
         )
         print(f"report {path}")
     return 0

@@ -1,4 +1,8 @@
-"""CSV tables of the radiomics pipeline: features, labels (or DXA scores), scores."""
+"""CSV tables of the radiomics pipeline: features, labels (or DXA scores), scores.
+
+Tables are written through the one table writer (:func:`osteoimaging.tables.write_table`):
+floats at full precision, empty cells for missing values, atomically.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from osteoimaging.atomic import atomic_path
 from osteoimaging.errors import InputError
 from osteoimaging.radiomics.dxa import labels_from_dxa
 from osteoimaging.radiomics.extract import PATIENT
@@ -55,7 +58,8 @@ def select_level(table: pd.DataFrame, level: str = PATIENT, path=None) -> pd.Dat
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a CSV atomically."""
-    with atomic_path(path, suffix=".csv") as tmp:
-        table.to_csv(tmp, index=False)
-    return Path(path)
+    """Write ``table`` (CSV, or TSV for ``.tsv``/``.txt``) atomically with the one table writer."""
+    from osteoimaging.reports import frame_rows
+    from osteoimaging.tables import write_table as write_rows
+
+    return write_rows(frame_rows(table), path, columns=[str(c) for c in table.columns])

@@ -1,4 +1,4 @@
-"""Cohort plots (PNG, matplotlib Agg, written atomically through ``figures.save_figure``)."""
+"""Cohort plots (PNG, matplotlib object API, written atomically through ``figures.save_figure``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from osteoimaging.figures import plt, save_figure
+from osteoimaging.figures import new_figure, save_figure
 from osteoimaging.stats.correlation import linear_fit, pearson
 from osteoimaging.stats.reproducibility import bland_altman, rmssd
 
@@ -20,7 +20,7 @@ def bland_altman_plot(a: Any, b: Any, path: str | Path, title: str = "", units: 
     ba = bland_altman(a, b)
     keep = np.isfinite(a) & np.isfinite(b)
     mean, diff = (a[keep] + b[keep]) / 2, b[keep] - a[keep]
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = new_figure((5.5, 4))
     ax.scatter(mean, diff, s=14, color="#1f77b4")
     for y, style, label in (
         (ba["bias"], "-", f"bias {ba['bias']:.3g}"),
@@ -47,7 +47,7 @@ def repeatability_plot(table: Any, path: str | Path, title: str = "", units: str
     arr = np.asarray(table, float)
     arr = arr[np.all(np.isfinite(arr), axis=1)]
     sw = rmssd(arr)
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = new_figure((5.5, 4))
     ax.scatter(arr.mean(axis=1), arr.std(axis=1, ddof=1), s=14, color="#1f77b4")
     ax.axhline(sw, color="#d62728", lw=1)
     ax.annotate(
@@ -84,7 +84,7 @@ def scatter_plot(
     stats = pearson(x, y)
     slope, intercept = linear_fit(x, y)
     keep = np.isfinite(x) & np.isfinite(y)
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = new_figure((5, 4))
     ax.scatter(x[keep], y[keep], s=14)
     xs = np.linspace(x[keep].min(), x[keep].max(), 50)
     ax.plot(
@@ -103,14 +103,38 @@ def scatter_plot(
     return save_figure(fig, path)
 
 
+def _boxes(ax: Any, data: list[np.ndarray], width: float = 0.5) -> None:
+    """Tukey box plots at x = 1, 2, …: quartile box, median, whiskers to the furthest point
+    within 1.5 IQR (Tukey JW, Exploratory Data Analysis, 1977), no outlier markers.
+
+    Drawn from primitives because ``Axes.boxplot`` iterates over every ``matplotlib.rcParams``
+    entry, and reading ``rcParams["backend"]`` resolves matplotlib's default backend by
+    importing pyplot (matplotlib 3.11), which the plots here must not do.
+    """
+    from matplotlib.cbook import boxplot_stats
+    from matplotlib.patches import Rectangle
+
+    half = width / 2
+    for x, values in enumerate(data, start=1):
+        if values.size == 0:
+            continue
+        s = boxplot_stats(values, whis=1.5)[0]
+        box = Rectangle((x - half, s["q1"]), width, s["q3"] - s["q1"], fill=False, lw=1)
+        ax.add_patch(box)
+        ax.hlines(s["med"], x - half, x + half, color="#ff7f0e", lw=1.5, zorder=3)
+        ax.vlines([x, x], [s["whislo"], s["q3"]], [s["q1"], s["whishi"]], color="k", lw=1)
+        ax.hlines([s["whislo"], s["whishi"]], x - half / 2, x + half / 2, color="k", lw=1)
+
+
 def box_plot(df: pd.DataFrame, value: str, group: str, path: str | Path) -> Path:
     """Box plots of ``value`` by ``group`` with the points overlaid."""
     sub = df[[value, group]].dropna()
     names = sorted(sub[group].astype(str).unique())
     data = [pd.to_numeric(sub[value][sub[group].astype(str) == g]).to_numpy(float) for g in names]
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 4))
-    ax.boxplot(data, showfliers=False)
+    fig, ax = new_figure((1.6 + 1.3 * len(names), 4))
+    _boxes(ax, data)
     ax.set_xticks(range(1, len(names) + 1), names)
+    ax.set_xlim(0.4, len(names) + 0.6)
     rng = np.random.default_rng(0)  # jitter only; fixed for reproducible pictures
     for i, d in enumerate(data, start=1):
         ax.scatter(i + rng.uniform(-0.12, 0.12, d.size), d, s=10, alpha=0.6, color="#1f77b4")
@@ -128,7 +152,7 @@ def roc_plot(y: Any, scores: Mapping[str, Any], path: str | Path, title: str = "
     from osteoimaging.stats.roc import auc_delong, roc_curve
 
     y = np.asarray(y, float)
-    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    fig, ax = new_figure((4.6, 4.4))
     for name, score in scores.items():
         s = np.asarray(score, float)
         keep = np.isfinite(s) & np.isfinite(y)
@@ -158,7 +182,7 @@ def forest_plot(table: pd.DataFrame, path: str | Path, title: str = "Odds ratio 
         " · ".join(str(r[c]) for c in ("biomarker", "model", "subgroup") if c in r and r[c] != "")
         for _, r in rows.iterrows()
     ]
-    fig, ax = plt.subplots(figsize=(6.5, 0.8 + 0.32 * max(len(rows), 1)))
+    fig, ax = new_figure((6.5, 0.8 + 0.32 * max(len(rows), 1)))
     ypos = np.arange(len(rows))[::-1]
     if len(rows):
         ors = rows["or_per_sd"].to_numpy(float)

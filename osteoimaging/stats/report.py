@@ -1,25 +1,28 @@
-"""The cohort HTML report: tables and plots in one self-contained file (atomic).
+"""The cohort statistics report: tables and plots in one self-contained page (atomic).
 
-Pictures are embedded as base64 PNG, so the single ``report.html`` can be mailed or
-archived; every table is also written as CSV beside it. Case ids are never listed.
+Rendered by the one report builder (:mod:`osteoimaging.reports`, template
+``statistics.html``, which extends the shared layout). Pictures are embedded as PNG data
+URIs, so the single ``report.html`` can be mailed or archived; every table is also written
+beside it through the one table writer (:func:`osteoimaging.tables.write_table`: full
+precision, empty cells for missing values) and every picture as PNG. Case ids are never
+listed.
 """
 
 from __future__ import annotations
 
-import base64
-import html
+import datetime as _dt
 import itertools
-import time
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from osteoimaging._version import __version__
 from osteoimaging.atomic import write_text
 from osteoimaging.errors import InputError
 from osteoimaging.log import logger
+from osteoimaging.reports import frame_rows, frame_table, render
 from osteoimaging.stats import plots
 from osteoimaging.stats.association import association_table, outcome_vector, roc_table
 from osteoimaging.stats.correlation import pearson, spearman
@@ -31,11 +34,39 @@ from osteoimaging.stats.reproducibility import (
     reproducibility_table,
     with_subject_key,
 )
+from osteoimaging.tables import write_table
 
-_CSS = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
-td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f3f3f3}
-img{max-width:48%;margin:4px;border:1px solid #eee}.note{color:#a33}"""
+#: The methods' references, per analysis (as in the modules' docstrings and docs/cohort.md).
+REFERENCES = {
+    "groups": [
+        "Welch BL. Biometrika 1947;34:28–35",
+        "Fisher RA. Statistical Methods for Research Workers, 1925",
+        "Mann HB, Whitney DR. Ann Math Stat 1947;18:50–60",
+    ],
+    "reproducibility": [
+        "Glüer C-C et al. Osteoporos Int 1995;5:262–270",
+        "ISCD Official Positions — Adult, precision assessment",
+        "Bland JM, Altman DG. Lancet 1986;1:307–310 and BMJ 1996;313:744",
+        "Shrout PE, Fleiss JL. Psychol Bull 1979;86:420–428",
+        "McGraw KO, Wong SP. Psychol Methods 1996;1:30–46",
+    ],
+    "correlations": [
+        "Fisher RA. Metron 1921;1:3–32",
+        "Fieller EC, Hartley HO, Pearson ES. Biometrika 1957;44:470–481",
+    ],
+    "association": [
+        "Breslow NE, Day NE. Statistical Methods in Cancer Research I, IARC 1980, ch. 7",
+        "DeLong ER, DeLong DM, Clarke-Pearson DL. Biometrics 1988;44:837–845",
+    ],
+}
+
+#: Figure captions by file-name prefix (plots.py's names).
+_CAPTIONS = (
+    ("bland_altman_", "Bland–Altman: {}"),
+    ("repeatability_", "Repeatability (subject SD against mean): {}"),
+    ("forest", "Odds ratio per SD (95% CI)"),
+    ("roc", "ROC curves (AUC with DeLong 95% CI)"),
+)
 
 
 @dataclass
@@ -45,37 +76,75 @@ class Section:
     heading: str
     text: str = ""
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
-    images: list[Path] = field(default_factory=list)
+    #: Plot files, or (caption, file) pairs.
+    images: list[Path | tuple[str, Path]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
 
 
-def _img(path: Path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
+def figure_caption(path: str | Path) -> str:
+    """A caption for a plot file written by :mod:`osteoimaging.stats.plots`."""
+    stem = Path(path).stem
+    for prefix, caption in _CAPTIONS:
+        if stem.startswith(prefix):
+            return caption.format(stem[len(prefix) :] or stem)
+    return stem
 
 
-def _table(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}", border=0)
+#: Plots shown across the page width (one line per model: they grow tall and wide).
+_WIDE = ("forest",)
+
+
+def _figure(image: Path | tuple[str, Path]) -> dict:
+    caption, path = image if isinstance(image, tuple) else (figure_caption(image), image)
+    return {"title": caption, "png": Path(path).read_bytes(), "wide": Path(path).stem in _WIDE}
+
+
+def _anchor(heading: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-") or "section"
+
+
+def write_frame(table: pd.DataFrame, path: str | Path) -> Path:
+    """A results table through the one table writer (CSV/TSV by suffix, atomic)."""
+    return write_table(frame_rows(table), path, columns=[str(c) for c in table.columns])
+
+
+def report_html(
+    title: str,
+    sections: Sequence[Section],
+    *,
+    n_rows: int | None = None,
+    measures: Sequence[str] = (),
+    input_sha256: str | None = None,
+    generated: str | None = None,
+) -> str:
+    """The HTML page of ``sections`` (template ``statistics.html``)."""
+    context = [
+        {
+            "heading": s.heading,
+            "anchor": _anchor(s.heading),
+            "text": s.text,
+            "notes": s.notes,
+            "tables": [frame_table(df, caption) for caption, df in s.tables],
+            "figures": [_figure(image) for image in s.images],
+            "references": s.references,
+        }
+        for s in sections
+    ]
+    return render(
+        "statistics.html",
+        title=title,
+        sections=context,
+        n_rows=n_rows,
+        measures=list(measures),
+        input_sha256=input_sha256,
+        generated=generated or _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    )
 
 
 def html_report(path: str | Path, title: str, sections: Sequence[Section]) -> Path:
     """Write the HTML report atomically."""
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
-        f"<p>osteoimaging {__version__}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-        "Methods and citations: docs/cohort.md.</p>",
-    ]
-    for s in sections:
-        parts.append(f"<h2>{html.escape(s.heading)}</h2>")
-        if s.text:
-            parts.append(f"<p>{html.escape(s.text)}</p>")
-        parts.extend(f"<p class='note'>{html.escape(n)}</p>" for n in s.notes)
-        for caption, df in s.tables:
-            parts.append(f"<h3>{html.escape(caption)}</h3>{_table(df)}")
-        parts.extend(_img(p) for p in s.images)
-    parts.append("</body></html>")
-    return write_text(path, "\n".join(parts))
+    return write_text(path, report_html(title, sections))
 
 
 def _attempt(section: Section, what: str, func: Callable[[], None]) -> None:
@@ -111,15 +180,19 @@ def cohort_report(
     subject: str | None = "rescan_id",
     match: str | None = "match_id",
     level: str | None = "level",
+    input_sha256: str | None = None,
 ) -> Path:
-    """Every analysis the table supports → ``out_dir/report.html`` + CSV tables + PNGs."""
+    """Every analysis the table supports → ``out_dir/report.html`` + CSV tables + PNGs.
+
+    ``input_sha256``: the hash of the table file, shown in the report's header.
+    """
     out = Path(out_dir)
     figs = out / "figures"
     measures = list(measures)
     sections: list[Section] = []
 
     def save(section: Section, caption: str, name: str, table: pd.DataFrame) -> None:
-        write_text(out / "tables" / f"{name}.csv", table.to_csv(index=False))
+        write_frame(table, out / "tables" / f"{name}.csv")
         section.tables.append((caption, table))
 
     desc = Section("Cohort", f"{len(df)} measurements (rows).")
@@ -131,7 +204,7 @@ def cohort_report(
     sections.append(desc)
 
     if group and group in df.columns and df[group].nunique() > 1:
-        sec = Section(f"Comparison by {group}")
+        sec = Section(f"Comparison by {group}", references=REFERENCES["groups"])
 
         def groups() -> None:
             save(
@@ -140,7 +213,10 @@ def cohort_report(
                 "group_tests",
                 pd.concat([compare_groups(df, m, group) for m in measures], ignore_index=True),
             )
-            sec.images += [plots.box_plot(df, m, group, figs / f"box_{m}.png") for m in measures]
+            sec.images += [
+                (f"{m} by {group}", plots.box_plot(df, m, group, figs / f"box_{m}.png"))
+                for m in measures
+            ]
 
         _attempt(sec, "group comparison", groups)
         sections.append(sec)
@@ -151,6 +227,7 @@ def cohort_report(
             "Every repeat of each subject: RMSSD (ISCD precision), LSC = 2.77 × RMSSD, RMS-CV%, "
             "Bland–Altman (paired for 2 repeats, repeatability limits for more) and the "
             "Shrout–Fleiss / McGraw–Wong ICCs with 95% CIs.",
+            references=REFERENCES["reproducibility"],
         )
 
         def repro() -> None:
@@ -170,7 +247,7 @@ def cohort_report(
         sections.append(sec)
 
     if len(measures) > 1:
-        sec = Section("Correlations")
+        sec = Section("Correlations", references=REFERENCES["correlations"])
 
         def corr() -> None:
             rows = []
@@ -189,16 +266,18 @@ def cohort_report(
                         "rho_p": s["p"],
                     }
                 )
-                sec.images.append(
-                    plots.scatter_plot(df[a], df[b], figs / f"scatter_{a}_{b}.png", a, b)
-                )
+                path = plots.scatter_plot(df[a], df[b], figs / f"scatter_{a}_{b}.png", a, b)
+                sec.images.append((f"{b} against {a}, least-squares line", path))
             save(sec, "Pearson and Spearman", "correlations", pd.DataFrame(rows))
 
         _attempt(sec, "correlations", corr)
         sections.append(sec)
 
     if outcome:
-        sec = Section(f"Association with {outcome}" + (f" = {positive}" if positive else ""))
+        sec = Section(
+            f"Association with {outcome}" + (f" = {positive}" if positive else ""),
+            references=REFERENCES["association"],
+        )
 
         def assoc() -> None:
             table = association_table(
@@ -225,4 +304,11 @@ def cohort_report(
         _attempt(sec, "association", assoc)
         _attempt(sec, "ROC", roc)
         sections.append(sec)
-    return html_report(out / "report.html", "OsteoImaging cohort report", sections)
+    page = report_html(
+        "OsteoImaging cohort report",
+        sections,
+        n_rows=len(df),
+        measures=measures,
+        input_sha256=input_sha256,
+    )
+    return write_text(out / "report.html", page)
