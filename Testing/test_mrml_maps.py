@@ -56,34 +56,40 @@ def test_map_overlays_ct_exactly_in_ras(slicer_app):
 
 
 def test_display_settings(slicer_app):
-    from osteoimaging.mrml.maps import MAP_STYLES, legend_node, map_to_node
+    from osteoimaging.maps import MAPS, ucum_code
+    from osteoimaging.mrml.maps import legend_node, map_to_node
     from osteoimaging.mrml.views import show_map
     from osteoimaging.mrml.volumes import volume_to_node
 
     ct, loss, _ = _ct_and_map()
     ct_node = volume_to_node(ct, slicer_app.scene, "ct")
-    nodes = {key: map_to_node(loss, slicer_app.scene, key) for key in MAP_STYLES}
+    nodes = {key: map_to_node(loss, slicer_app.scene, key) for key in MAPS}
     for key, node in nodes.items():
-        style = MAP_STYLES[key]
+        style = MAPS[key]
         display = node.GetDisplayNode()
-        assert display.GetColorNode().GetName() == f"OsteoImaging {style.palette}"
+        assert display.GetColorNode().GetName() == f"OsteoImaging {style.colormap}"
         assert display.GetColorNode().GetNumberOfColors() == 256
         assert not display.GetAutoWindowLevel()
-        assert display.GetWindow() == pytest.approx(style.window_max - style.window_min)
-        assert display.GetLevel() == pytest.approx((style.window_max + style.window_min) / 2)
+        assert display.GetWindow() == pytest.approx(style.display_max - style.display_min)
+        assert display.GetLevel() == pytest.approx((style.display_max + style.display_min) / 2)
         assert display.GetApplyThreshold()
         assert display.GetLowerThreshold() == pytest.approx(style.threshold)
-        assert node.GetVoxelValueUnits().GetCodeValue() == style.ucum
+        assert node.GetVoxelValueUnits().GetCodeValue() == ucum_code(style.units)
         assert node.GetVoxelValueUnits().GetCodingSchemeDesignator() == "UCUM"
         legend = legend_node(node)
         assert legend.GetTitleText() == f"{style.label} ({style.units})"
         assert legend.GetLabelFormat() == style.label_format
         assert not legend.GetVisibility()
     uncalibrated = map_to_node(
-        loss.with_array(loss.array, units="HU (uncalibrated)"), slicer_app.scene, "bmd", "HU map"
+        loss.with_array(loss.array, units="HU"), slicer_app.scene, "bmd", "HU map"
     )
-    assert legend_node(uncalibrated).GetTitleText() == "BMD (HU, uncalibrated)"
+    assert legend_node(uncalibrated).GetTitleText() == "BMD (HU)"
     assert uncalibrated.GetVoxelValueUnits().GetCodeValue() == "[hnsf'U]"
+    k2 = map_to_node(
+        loss.with_array(loss.array, units="mg/cm³ K2HPO4"), slicer_app.scene, "bmd", "K"
+    )
+    assert legend_node(k2).GetTitleText() == "BMD (mg/cm³ K2HPO4)"
+    assert k2.GetVoxelValueUnits().GetCodeValue() == "mg/cm3"
     show_map(slicer_app.scene, ct_node, nodes["intercept_width"], opacity=0.4)
     for name in ("Red", "Yellow", "Green"):
         composite = slicer_app.slice_logics[name].GetSliceCompositeNode()
@@ -102,7 +108,8 @@ def _render(app, ct_node, map_node, ras, opacity=1.0, view="Red"):
 
 
 def test_rendered_overlay_colour_nan_and_threshold_transparency(slicer_app):
-    from osteoimaging.mrml.maps import MAP_STYLES, map_to_node, palette_colours
+    from osteoimaging.maps import MAPS
+    from osteoimaging.mrml.maps import map_to_node, palette_colours
     from osteoimaging.mrml.volumes import volume_to_node
 
     ct, loss, lps = _ct_and_map()
@@ -114,11 +121,11 @@ def test_rendered_overlay_colour_nan_and_threshold_transparency(slicer_app):
     with_map = _render(slicer_app, ct_node, map_node, ras)
     ct_only = _render(slicer_app, ct_node, None, ras)
     centre = with_map[20, 20, :3].astype(float)
-    style = MAP_STYLES["focal_bmc_loss"]
-    t = (field_value(lps, COEFFS, OFFSET) - style.window_min) / (
-        style.window_max - style.window_min
+    style = MAPS["focal_bmc_loss"]
+    t = (field_value(lps, COEFFS, OFFSET) - style.display_min) / (
+        style.display_max - style.display_min
     )
-    expected = palette_colours(style.palette)[round(t * 255)] * 255
+    expected = palette_colours(style.colormap)[round(t * 255)] * 255
     np.testing.assert_allclose(centre, expected, atol=6)
     grey = ct_only[20, 20, :3].astype(int)
     assert grey[0] == grey[1] == grey[2]  # the CT alone is grey there

@@ -57,14 +57,3 @@ def test_bad_table_suffix(slicer_app, tmp_path):
     with pytest.raises(InputError, match=r"results\.xlsx: table file must end"):
         save_table(_filled(slicer_app), tmp_path / "results.xlsx")
 
-
-def test_html_report(slicer_app, tmp_path):
-    from osteoimaging.mrml.report import save_report
-
-    path = save_report(
-        _filled(slicer_app), tmp_path / "report.html", notes={"calibration": "manual"}
-    )
-    text = path.read_text(encoding="utf-8")
-    assert text.count("<tr>") == 4  # header + 3 rows
-    assert "<td>1.75</td>" in text and "<td>–</td>" in text
-    assert "<b>calibration</b>: manual" in text

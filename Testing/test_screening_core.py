@@ -191,3 +191,22 @@ def test_import_and_cli_without_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 2, out.stderr
     assert "needs the 'screen' extra" in out.stderr
+
+
+def test_l1_attenuation_is_the_focal_rows_trabecular_value():
+    """One trabecular ROI: the L1 rule reads what the case pipeline reports (uncalibrated,
+    scanner axes)."""
+    from focal_cases import vertebra_scan
+
+    from osteoimaging.case import BodySource, CaseRequest, measure_case
+    from osteoimaging.focal import FocalParameters
+
+    ct, mask = vertebra_scan()
+    request = CaseRequest(
+        ct, [BodySource("L1", mask=mask)], align="none", params=FocalParameters(angle_step_deg=90.0)
+    )
+    row = measure_case(request).levels[0].row
+    assert row["bmd_units"] == "HU"
+    assert l1_attenuation(ct, mask)["trabecular_hu"] == pytest.approx(
+        row["trabecular_bmd"], rel=1e-12
+    )

@@ -24,8 +24,9 @@ def _cam_volume():
 
 
 def test_gradcam_node_overlays_exactly_with_its_style(slicer_app):
+    from osteoimaging.maps import MAPS
     from osteoimaging.mrml.maps import legend_node
-    from osteoimaging.mrml.screening import GRADCAM_STYLE, gradcam_to_node
+    from osteoimaging.mrml.screening import gradcam_to_node
 
     cam = _cam_volume()
     node = gradcam_to_node(cam, slicer_app.scene, "case Grad-CAM")
@@ -37,7 +38,7 @@ def test_gradcam_node_overlays_exactly_with_its_style(slicer_app):
     assert display.GetColorNode().GetName() == "OsteoImaging inferno"
     assert display.GetWindow() == pytest.approx(1.0) and display.GetLevel() == pytest.approx(0.5)
     assert display.GetApplyThreshold()
-    assert display.GetLowerThreshold() == pytest.approx(GRADCAM_STYLE.threshold)
+    assert display.GetLowerThreshold() == pytest.approx(MAPS["gradcam"].threshold)
     assert node.GetAttribute("OsteoImaging.map") == "gradcam"
     assert legend_node(node).GetTitleText() == "Grad-CAM (relative)"
     # updating keeps one node
@@ -70,7 +71,8 @@ def test_screen_ct_node_applies_a_saved_model(slicer_app, tmp_path):
     assert 0.0 <= values["cnn_probability"] <= 1.0
     assert values["l1_hu"] == pytest.approx(truth["hu_l1_true"], abs=25)
     assert values["smi_cm2_m2"] == pytest.approx(truth["smi_true"], rel=0.15)
-    assert node.GetName() == "chest CT Grad-CAM T12"
+    assert node.GetName() == "Grad-CAM T12"  # never named after the CT (DICOM names)
+    assert node.GetAttribute("OsteoImaging.ct") == ct_node.GetID()
     assert node.GetImageData().GetDimensions() == ct.size
     composite = slicer_app.scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
     assert composite.GetItemAsObject(0).GetForegroundVolumeID() == node.GetID()

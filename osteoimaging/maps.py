@@ -68,9 +68,24 @@ MAPS: dict[str, MapInfo] = {
             in_table=False,
         ),
         MapInfo("bmd", "BMD", "mg/cm³ HA", "mg/cm3", "viridis", 0.0, 300.0, -1e6, "%.0f"),
+        # Screening (osteoimaging.screening): Grad-CAM min–max scaled per case (0 = no
+        # evidence, 1 = the map's maximum); the lowest 5 % transparent over the CT.
+        MapInfo(
+            "gradcam",
+            "Grad-CAM",
+            "relative",
+            "1",
+            "inferno",
+            0.0,
+            1.0,
+            0.05,
+            "%.1f",
+            in_table=False,
+        ),
     )
 }
-MAP_KEYS: tuple[str, ...] = tuple(MAPS)
+#: The maps of the focal measurement (every map but the screening's Grad-CAM).
+MAP_KEYS: tuple[str, ...] = tuple(k for k in MAPS if k != "gradcam")
 #: Maps whose ROI and sub-region means go into the results table.
 TABLE_MAPS: tuple[str, ...] = tuple(k for k, m in MAPS.items() if m.in_table)
 

@@ -61,6 +61,11 @@ COMMANDS: dict[str, Command] = {
         "lumbar MRI radiomics: features, LASSO radscore, ROC/DeLong, reports",
         "radiomics",
     ),
+    "screen": Command(
+        "osteoimaging.cli.screen",
+        "opportunistic osteoporosis screening on chest CT (CNN, SMI, L1 rule)",
+        "screen",
+    ),
     "segment": Command(
         "osteoimaging.cli.segment", "segment a vertebral body from one seed point (GrowCut)"
     ),

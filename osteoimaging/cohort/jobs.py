@@ -187,11 +187,19 @@ def focal_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
     return result.rows
 
 
-JOBS: dict[str, Job] = {"focal": focal_job, "mask-stats": mask_stats_job}
+def screen_job(case: dict, case_dir: Path, params: dict) -> list[dict]:
+    """Opportunistic screening of one case (:func:`osteoimaging.screening.screen_job`;
+    docs/screening.md): SMI, the L1 rule and, with ``params["model"]``, the CNN."""
+    from osteoimaging.screening import screen_job as job
+
+    return job(case, case_dir, params)
+
+
+JOBS: dict[str, Job] = {"focal": focal_job, "mask-stats": mask_stats_job, "screen": screen_job}
 
 
 def resolve_job(name: str) -> Job:
-    """A job by name (``focal``, ``mask-stats``) or as ``package.module:function``."""
+    """A job by name (``focal``, ``mask-stats``, ``screen``) or as ``package.module:function``."""
     if name in JOBS:
         return JOBS[name]
     module_name, _, func_name = name.partition(":")

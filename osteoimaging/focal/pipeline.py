@@ -107,6 +107,27 @@ def grid_for(
     return grid
 
 
+def trabecular_roi(
+    ct: Volume,
+    body: Volume,
+    params: FocalParameters,
+    direction: np.ndarray | None = None,
+    input_path: str | None = None,
+) -> tuple[Volume, np.ndarray]:
+    """Steps 2 and 4 of Li et al. (JOR Spine 2022;5:e1195): the CT resampled (linear) onto
+    the isotropic analysis grid of the body and the ROI, the body eroded by
+    ``params.erosion_mm`` there. Returns (CT on the grid in HU, boolean ROI).
+
+    The one definition of the trabecular ROI: :func:`measure_focal` and the L1
+    attenuation of the screening baselines both use it.
+    """
+    s = params.spacing_mm
+    grid = grid_for(ct, body, s, direction, input_path)
+    hu = resample_linear(ct, grid)
+    grid_mask = resample_mask(body, grid, params.mask_resampling)
+    return hu, erode_mask(grid_mask.array, s, params.erosion_mm)
+
+
 def _nanmean(a: np.ndarray) -> float:
     a = a[np.isfinite(a)]
     return float(a.mean()) if a.size else float("nan")
@@ -147,12 +168,8 @@ def measure_focal(
     s = params.spacing_mm
 
     report(progress, 0.0, "resampling to the analysis grid")
-    body = ct.with_array(m)  # on the CT grid (checked): use its exact geometry
-    grid = grid_for(ct, body, s, direction, input_path)
-    hu = resample_linear(ct, grid)
-    grid_mask = resample_mask(body, grid, params.mask_resampling)
-    report(progress, 0.1, "eroding the mask")
-    roi = erode_mask(grid_mask.array, s, params.erosion_mm)
+    hu, roi = trabecular_roi(ct, ct.with_array(m), params, direction, input_path)
+    grid = hu
     report(progress, 0.15, "filtering")
     bmd_filtered = calibration.apply(smooth(hu.array, s, params.sigma_mm, params.unsharp_amount))
     sums = star_line_sums(bmd_filtered, roi, params, sub_progress(progress, 0.2, 0.95))

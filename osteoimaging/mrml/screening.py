@@ -11,15 +11,12 @@ first (the module asks, as for the other optional packages).
 
 from __future__ import annotations
 
-from osteoimaging.mrml.maps import MAP_STYLES, MapStyle, map_to_node
+from osteoimaging.mrml.maps import map_to_node
 from osteoimaging.mrml.volumes import node_to_volume
 from osteoimaging.volume import Volume
 
+#: The Grad-CAM map's entry in the catalogue of maps (:mod:`osteoimaging.maps`).
 GRADCAM_KEY = "gradcam"
-#: Grad-CAM maps are min–max scaled per case (0 = no evidence, 1 = the map's maximum); the
-#: lowest 5 % is transparent so the CT shows through; inferno like the other loss-type maps.
-GRADCAM_STYLE = MapStyle("Grad-CAM", "relative", "1", "inferno", 0.0, 1.0, 0.05, "%.1f")
-MAP_STYLES.setdefault(GRADCAM_KEY, GRADCAM_STYLE)
 
 
 def gradcam_to_node(cam: Volume, scene, name: str = "Grad-CAM", node=None):
@@ -59,8 +56,21 @@ def screen_ct_node(
     result = screen_volumes(ct, masks, params, muscle, source, height)
     values = {**result.summary, **apply_to_case(result, model, config, keep_map=True)}
     cam = values.pop("gradcam_volume")
-    name = f"{ct_node.GetName()} Grad-CAM {prep.level}"
-    node = gradcam_to_node(cam, scene, name, node=scene.GetFirstNodeByName(name))
+    # Named by level, never after the CT (whose name may come from DICOM); one per CT.
+    name = f"Grad-CAM {prep.level}"
+    node = None
+    nodes = scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
+    for i in range(nodes.GetNumberOfItems()):
+        candidate = nodes.GetItemAsObject(i)
+        if (
+            candidate.GetAttribute("OsteoImaging.map") == GRADCAM_KEY
+            and candidate.GetAttribute("OsteoImaging.ct") == ct_node.GetID()
+            and candidate.GetAttribute("OsteoImaging.level") == prep.level
+        ):
+            node = candidate
+    node = gradcam_to_node(cam, scene, name, node=node)
+    node.SetAttribute("OsteoImaging.ct", ct_node.GetID())
+    node.SetAttribute("OsteoImaging.level", prep.level)
     if show:
         from osteoimaging.mrml.views import show_map
 

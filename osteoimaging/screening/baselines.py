@@ -20,52 +20,41 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from osteoimaging.errors import InputError
-from osteoimaging.focal.resample import analysis_grid, resample_linear, resample_mask
-from osteoimaging.focal.roi import erode_mask
 from osteoimaging.screening.prep import body_centre_lps
-from osteoimaging.segmentation.crop import crop
 from osteoimaging.volume import Volume
 
 MUSCLE_HU = (-29.0, 150.0)
 PICKHARDT_THRESHOLDS_HU = (110.0, 135.0)
 
 
-def l1_attenuation(
-    ct: Volume, body_mask: Volume, erosion_mm: float = 6.0, grid_mm: float = 1.0
-) -> dict:
+def l1_attenuation(ct: Volume, body_mask: Volume, erosion_mm: float = 6.0) -> dict:
     """Mean trabecular attenuation (HU) inside the vertebral body eroded by ``erosion_mm``.
 
-    The CT and the mask are resampled onto an isotropic ``grid_mm`` grid over the body
-    (linear; mask by its signed distance, as :mod:`osteoimaging.focal.resample` does) and
-    the mask is eroded with :func:`osteoimaging.focal.roi.erode_mask` (6 mm: the trabecular
-    ROI of Li et al., JOR Spine 2022;5:e1195, which keeps cortex and partial volume out).
-    Pickhardt et al. (2013) placed one oval ROI in the anterior trabecular body on one
-    axial slice; a volume ROI is less noisy and needs no placement.
-
-    Interim source of the trabecular HU for the L1 rule: when the project's case pipeline
-    (``measure_case``) reports the trabecular HU, use that value instead
-    (docs/screening.md, "Where the L1 value comes from").
+    The trabecular ROI of the focal measurement itself
+    (:func:`osteoimaging.focal.pipeline.trabecular_roi`: the CT on the 0.3 mm analysis grid
+    in the scanner's axes, the body eroded by 6 mm — Li et al., JOR Spine 2022;5:e1195 —,
+    which keeps cortex and partial volume out), so the L1 rule reads the same number as
+    the focal results row's ``trabecular_bmd`` of an uncalibrated case measured without
+    alignment. Pickhardt et al. (2013) placed one oval ROI in the anterior trabecular body
+    on one axial slice; a volume ROI is less noisy and needs no placement.
     """
+    from osteoimaging.focal.parameters import FocalParameters
+    from osteoimaging.focal.pipeline import trabecular_roi
+
     if not body_mask.same_geometry(ct):
         raise InputError("the body mask is not on the CT grid")
-    mask = body_mask.with_array(np.asarray(body_mask.array, dtype=bool))
+    mask = ct.with_array(np.asarray(body_mask.array, dtype=bool))
     if not mask.array.any():
         raise InputError("vertebral body mask is empty")
-    idx = np.argwhere(mask.array)
-    margin = np.ceil((erosion_mm + 3.0) / np.asarray(ct.spacing_zyx)).astype(int)
-    lo, hi = np.maximum(idx.min(0) - margin, 0), idx.max(0) + margin + 1
-    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-    ct, mask = crop(ct, box), crop(mask, box)  # distance maps on the body's box only
-    grid = analysis_grid(ct, mask, grid_mm, margin_mm=2.0)
-    hu = resample_linear(ct, grid).array
-    roi = erode_mask(resample_mask(mask, grid, "distance").array, grid_mm, erosion_mm)
-    values = hu[roi].astype(np.float64)
+    params = FocalParameters(erosion_mm=float(erosion_mm))
+    hu, roi = trabecular_roi(ct, mask, params)
+    values = hu.array[roi].astype(np.float64)
     return {
         "trabecular_hu": float(values.mean()),
         "trabecular_sd_hu": float(values.std(ddof=1)) if values.size > 1 else float("nan"),
-        "trabecular_roi_ml": float(values.size * grid_mm**3 / 1000.0),
+        "trabecular_roi_ml": float(values.size * params.spacing_mm**3 / 1000.0),
         "erosion_mm": float(erosion_mm),
-        "trabecular_source": "osteoimaging.screening.l1_attenuation (interim)",
+        "trabecular_source": "focal trabecular ROI (0.3 mm grid, scanner axes)",
     }
 
 

@@ -1,4 +1,5 @@
-"""PNG figures of the screening extra (matplotlib Agg through :mod:`osteoimaging.figures`)."""
+"""PNG figures of the screening extra (matplotlib's object API through
+:func:`osteoimaging.figures.new_figure`; no pyplot, no global backend)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
-from osteoimaging.figures import plt, save_figure
+from osteoimaging.figures import new_figure, save_figure
 from osteoimaging.screening.prep import PreparedInput
 
 
 def cam_overlay_png(prepared: PreparedInput, cam: np.ndarray, path, title: str = "") -> Path:
     """The input slab (soft-tissue window) with the Grad-CAM map (inferno, 0–1) and the body
     (and muscle) outlines; columns = patient left, rows = posterior."""
-    fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.2))
+    fig, axes = new_figure(figsize=(8.4, 4.2), ncols=2)
     lo, hi = prepared.params.windows[0]
     for ax, overlay in zip(axes, (False, True), strict=True):
         ax.imshow(prepared.hu, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
@@ -41,7 +42,7 @@ def cam_overlay_png(prepared: PreparedInput, cam: np.ndarray, path, title: str =
 
 def calibration_png(tables: dict[str, dict], path) -> Path:
     """Observed vs mean predicted risk per group (one line per model)."""
-    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    fig, ax = new_figure(figsize=(4.6, 4.4))
     for name, t in tables.items():
         ax.plot(t["mean_predicted"], t["observed_rate"], "o-", ms=4, lw=1.2, label=name)
     ax.plot([0, 1], [0, 1], ":", color="grey", lw=0.8)
@@ -54,7 +55,7 @@ def calibration_png(tables: dict[str, dict], path) -> Path:
 
 def decision_curve_png(curves: dict[str, dict], path) -> Path:
     """Net benefit against threshold probability (Vickers & Elkin 2006)."""
-    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    fig, ax = new_figure(figsize=(5.2, 4.2))
     first = next(iter(curves.values()))
     for name, c in curves.items():
         ax.plot(c["threshold"], c["model"], lw=1.3, label=name)
@@ -71,7 +72,7 @@ def decision_curve_png(curves: dict[str, dict], path) -> Path:
 
 def training_png(history: list[dict], path) -> Path:
     """Training loss and validation AUC per epoch."""
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig, ax = new_figure(figsize=(5, 3.6))
     ep = [h["epoch"] for h in history]
     ax.plot(ep, [h["train_loss"] for h in history], "o-", label="training loss")
     ax2 = ax.twinx()
