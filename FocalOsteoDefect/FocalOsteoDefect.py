@@ -42,6 +42,7 @@ from osteoimaging.mrml.views import composite_nodes
 from OsteoImagingGui import (
     ParameterNodeWidget,
     ensure_requirements,
+    folder_name,
     module_requirements,
     save_file_name,
     warn,
@@ -148,6 +149,7 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
         self.ui.recomputeButton.connect("clicked(bool)", self.onRecompute)
         self.ui.saveReportButton.connect("clicked(bool)", self.onSaveReport)
         self.ui.exportTableButton.connect("clicked(bool)", self.onExportTable)
+        self.ui.exportDicomButton.connect("clicked(bool)", self.onExportDicom)
         self.ui.saveSceneButton.connect("clicked(bool)", self.onSaveScene)
         # The user picks a map or moves the opacity: only then are the views touched.
         self.ui.mapComboBox.connect("activated(int)", self.onShowMap)
@@ -242,6 +244,26 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
             _("CSV (*.csv);;TSV (*.tsv)"),
             lambda path: self.logic.exportTable(path, self._parameterNode),
         )
+
+    def onExportDicom(self):
+        """SEG, Parametric Maps and SR of the measured levels beside the CT's study. Needs
+        highdicom (bundled from Slicer 5.12; not installed on 5.10, where it would replace
+        Slicer's pydicom)."""
+        from osteoimaging.mrml.dicom_export import dicom_export_available
+
+        available, reason = dicom_export_available()
+        if not available:
+            warn(_("DICOM export is not available in this Slicer: {reason}").format(reason=reason))
+            return
+        folder = folder_name(_("Export to DICOM: choose a folder"))
+        if not folder:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Export to DICOM failed."), waitCursor=True):
+            written = self.logic.exportDicom(folder, self._parameterNode)
+            slicer.util.showStatusMessage(
+                _("Wrote {n} DICOM objects to {folder}").format(n=len(written), folder=folder),
+                5000,
+            )
 
     def onSaveScene(self):
         self._saveAs(
@@ -356,6 +378,23 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         if table is None:
             raise InputError(_("measure a vertebra of this CT first"))
         save_table(table, path)
+
+    def dicomFiles(self, ctNode):
+        """The files of the CT's DICOM series, from Slicer's DICOM database."""
+        uids = (ctNode.GetAttribute("DICOM.instanceUIDs") or "").split() if ctNode else []
+        if not uids:
+            raise InputError(
+                _("load the CT with the DICOM module: the DICOM objects are filed with its study")
+            )
+        return [slicer.dicomDatabase.fileForInstance(uid) for uid in uids]
+
+    def exportDicom(self, folder, p, deidentify=False):
+        """Write the measured levels' DICOM SEG, Parametric Maps and SR into ``folder``."""
+        from osteoimaging.mrml.dicom_export import export_case_dicom
+
+        return export_case_dicom(
+            p.inputVolume, self.dicomFiles(p.inputVolume), folder, deidentify=deidentify
+        )
 
     def saveScene(self, path):
         from osteoimaging.mrml.bundles import save_bundle

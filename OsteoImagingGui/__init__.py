@@ -279,6 +279,11 @@ def save_file_name(caption: str, default_name: str, file_filter: str) -> str:
     )
 
 
+def folder_name(caption: str) -> str:
+    """A folder from a folder dialog ('' if cancelled)."""
+    return qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), caption)
+
+
 def slice_view_png(name: str = "Red") -> bytes | None:
     """PNG bytes of what a slice view shows now (None without a main window)."""
     layout = slicer.app.layoutManager()

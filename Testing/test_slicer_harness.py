@@ -13,6 +13,7 @@ import csv
 import unittest
 from pathlib import Path
 
+import numpy as np
 import pytest
 from slicer_harness import (
     VERSIONS,
@@ -318,3 +319,60 @@ def test_cancel_in_the_progress_dialog_stops_the_measurement(session):
     assert widget.ui.resultsTableView.mrmlTableNode() is None
     assert any("cancelled" in m for m in session.app.status_messages())
     assert widget.ui.applyButton.enabled and not session.slot_errors()
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_export_to_dicom(session, tmp_path, shared_data):
+    """A CT loaded with the DICOM module, T12 measured from a segment, Export to DICOM: the
+    SEG decodes to the segment on the source grid and the SR holds the table's values."""
+    pytest.importorskip("highdicom")
+    from osteoimaging.dicom import read_dicom_source, read_measurement_report, read_segmentation
+    from osteoimaging.imageio import read_image
+    from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
+    from osteoimaging.mrml.tables import table_rows
+    from osteoimaging.validation import read_mask
+
+    series = shared_data("ct/totalseg-dicom/series")
+    ct = read_image(series)
+    ct_node = session.add_dicom_series(ct, series)
+    t12 = read_mask(shared_data("ct/totalseg-dicom/example_seg_dicom.nii.gz"), ct, label=32,
+                    resample=True)  # fmt: skip
+    seg = new_segmentation_node(session.scene, "TotalSegmentator", ct_node)
+    mask_to_segment(t12, seg, "T12")
+    widget = session.open_module("FocalOsteoDefect")
+    ui, p = widget.ui, widget._parameterNode
+    flows.select_node(ui.inputVolumeSelector, ct_node)
+    flows.select_node(ui.segmentationSelector, seg)
+    p.level, p.angleStepDeg = "T12", 30.0
+    flows.click(ui.applyButton)
+    assert not session.slot_errors(), session.slot_errors()[0][2]
+    [row] = table_rows(ui.resultsTableView.mrmlTableNode())
+    out = tmp_path / "dicom"
+    out.mkdir()
+    session.app.answer_file(str(out))
+    flows.click(ui.exportDicomButton)
+    assert not session.slot_errors(), session.slot_errors()[0][2]
+    assert {"seg.dcm", "sr.dcm", "pm_T12_focal_bmc_loss.dcm"} <= {f.name for f in out.iterdir()}
+    source = read_dicom_source(series)
+    body = read_segmentation(out / "seg.dcm", source)["T12 vertebral body"]
+    assert np.array_equal(body.array, t12.array)
+    (group,) = read_measurement_report(out / "sr.dcm").values()
+    assert group["measurements"]["focal_bmc_loss"][0] == pytest.approx(row["focal_bmc_loss_mm"])
+    assert any("Wrote" in m for m in session.app.status_messages())
+
+
+@pytest.mark.parametrize(
+    "session",
+    [{"version": "5.10.0", "session": {"hide_packages": {"highdicom": "highdicom"}}}],
+    indirect=True,
+    ids=["5.10.0-without-highdicom"],
+)
+def test_export_to_dicom_without_highdicom_says_why(session):
+    """Slicer 5.10 bundles no highdicom (and installing it would replace Slicer's pydicom):
+    the button explains instead of asking for a folder."""
+    widget = session.open_module("FocalOsteoDefect")
+    flows.click(widget.ui.exportDicomButton)
+    assert not session.slot_errors()
+    assert session.app.record.file_dialogs == []
+    assert any("DICOM export is not available" in m for m in session.app.status_messages())

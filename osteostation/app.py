@@ -230,8 +230,8 @@ class StationApp(TrameApp):
 
     def _init_state(self) -> None:
         from osteoimaging.maps import MAPS
+        from osteoimaging.mrml.dicom_export import dicom_export_available
         from osteoimaging.mrml.focal_workflow import LEVELS
-        from osteostation.dicom_export import dicom_export_available
 
         available, reason = dicom_export_available()
         self.dicom_available = available

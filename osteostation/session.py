@@ -247,7 +247,8 @@ class StationSession:
 
     def export_dicom(self, deidentify: bool = False) -> tuple[str, Path]:
         """SEG, Parametric Maps and SR of the measured levels, zipped, in the output folder."""
-        from osteostation.dicom_export import export_case_dicom, zip_files
+        from osteoimaging.mrml.dicom_export import export_case_dicom
+        from osteostation.dicom_export import zip_files
 
         if self.current is None or self.current.kind != "dicom":
             raise InputError("DICOM export needs a CT loaded from a DICOM series")
@@ -255,11 +256,11 @@ class StationSession:
         folder = path.parent / "dicom"
         files = export_case_dicom(
             self.ct_node,
-            self.ct_volume,
             series_path(self.root, self.current),
-            self.current.series_uid,
             folder,
-            deidentify,
+            series_uid=self.current.series_uid,
+            volume=self.ct_volume,
+            deidentify=deidentify,
         )
         zip_files(files, path)
         shutil.rmtree(folder, ignore_errors=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import weakref
 
-from .qobject import QObject, SignatureError
+from .qobject import NotStoodIn, QObject, SignatureError
 from .qtwidgets import (
     DOUBLE_PROPERTIES,
     QAbstractButton,
@@ -457,3 +457,16 @@ QMRML_CLASSES = [
     qMRMLRangeWidget,
     qMRMLSubjectHierarchyTreeView,
 ]
+
+
+class DICOMDatabase:
+    """``slicer.dicomDatabase`` (ctkDICOMDatabase): the instance files the test registered."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+
+    def fileForInstance(self, uid: str) -> str:
+        return self.files.get(uid, "")
+
+    def __getattr__(self, name: str):
+        raise NotStoodIn(f"ctkDICOMDatabase.{name} is not stood in")

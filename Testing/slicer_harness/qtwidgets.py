@@ -888,6 +888,10 @@ class QFileDialog(QDialog):
     def getOpenFileName(parent=None, caption="", directory="", fileFilter="", *args) -> str:
         return _app().answer_file_dialog("open", caption, directory, fileFilter)
 
+    @staticmethod
+    def getExistingDirectory(parent=None, caption="", directory="", *args) -> str:
+        return _app().answer_file_dialog("folder", caption, directory, "")
+
 
 class QUiLoader(QObject):
     def load(self, qfile, parent=None):

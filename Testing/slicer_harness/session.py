@@ -206,6 +206,7 @@ class SlicerSession:
         )
         slicer.app = self.app
         slicer.mrmlScene = self.scene
+        slicer.dicomDatabase = self.dicom_database = ctkwidgets.DICOMDatabase()
         for cls in ctkwidgets.QMRML_CLASSES:
             setattr(slicer, cls.__name__, cls)
         for name in _LAYER_FILES:
@@ -228,6 +229,27 @@ class SlicerSession:
             setattr(slicer.moduleNames, module_name, module_name)
             self.app.module_manager.modules[module_name] = module
         modules._used.clear()
+
+    def add_dicom_series(self, volume, folder, name: str = "CT"):
+        """A CT as the DICOM module loads it: a volume node whose ``DICOM.instanceUIDs``
+        attribute lists its instances, each known to ``slicer.dicomDatabase``."""
+        import pydicom
+
+        from osteoimaging.mrml.volumes import volume_to_node
+
+        node = volume_to_node(volume, self.scene, name)
+        uids = []
+        for path in sorted(Path(folder).iterdir()):
+            if not path.is_file():
+                continue
+            header = pydicom.dcmread(str(path), stop_before_pixels=True)
+            uid = str(
+                header.get("SOPInstanceUID", "") or header.file_meta.MediaStorageSOPInstanceUID
+            )
+            self.dicom_database.files[uid] = str(path)
+            uids.append(uid)
+        node.SetAttribute("DICOM.instanceUIDs", " ".join(uids))
+        return node
 
     @property
     def slicer(self):
