@@ -26,8 +26,6 @@ Files and folders get the permissions of the user's umask (``osteoimaging.atomic
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import os
 import shutil
@@ -55,6 +53,7 @@ from osteoimaging.cohort.manifest import Case, case_folder, check_plain_name
 from osteoimaging.errors import CancelledError, InputError
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
+from osteoimaging.tables import columns_of, table_text
 
 DONE = "done.json"
 #: Rewrite results.csv at most this often while the batch runs (seconds).
@@ -170,15 +169,10 @@ def _with_levels(rows: list[dict], case: dict) -> Iterator[tuple[dict, str]]:
 
 
 def _csv_text(rows: list[dict], first: Sequence[str]) -> str:
-    columns = list(first)
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", restval="")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return buf.getvalue()
+    """The rows through the one table writer (:mod:`osteoimaging.tables`), ``first``
+    columns always present (an empty errors.csv still has its header)."""
+    columns = list(first) + [c for c in columns_of(rows) if c not in first]
+    return table_text(rows, columns)
 
 
 def write_results(
