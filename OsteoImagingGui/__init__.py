@@ -14,9 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-import os
 import pathlib
-import tempfile
 import types
 import typing
 from collections.abc import Callable
@@ -282,21 +280,6 @@ def save_file_name(caption: str, default_name: str, file_filter: str) -> str:
 def folder_name(caption: str) -> str:
     """A folder from a folder dialog ('' if cancelled)."""
     return qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), caption)
-
-
-def slice_view_png(name: str = "Red") -> bytes | None:
-    """PNG bytes of what a slice view shows now (None without a main window)."""
-    layout = slicer.app.layoutManager()
-    widget = layout.sliceWidget(name) if layout is not None else None
-    if widget is None:
-        return None
-    handle, path = tempfile.mkstemp(suffix=".png")
-    os.close(handle)
-    try:
-        widget.sliceView().grab().save(path)
-        return Path(path).read_bytes()
-    finally:
-        os.remove(path)
 
 
 def warn(message: str) -> None:

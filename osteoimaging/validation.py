@@ -49,13 +49,6 @@ def check_ct_hu(volume: Volume, path: str | Path | None = None) -> None:
         )
 
 
-def check_finite_spacing(volume: Volume, path: str | Path | None = None) -> None:
-    """Fail on zero, negative or non-finite spacing."""
-    sp = np.asarray(volume.spacing, dtype=float)
-    if not np.all(np.isfinite(sp)) or np.any(sp <= 0):
-        raise InputError(f"invalid voxel spacing {format_triplet(volume.spacing)} mm", path)
-
-
 #: More distinct values than this in a "mask" make it an image, not a label map
 #: (TotalSegmentator's largest label map has 117 labels).
 MAX_LABELS = 1000

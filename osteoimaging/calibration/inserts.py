@@ -48,16 +48,6 @@ def measure_insert_labels(
     return [_measure(ct, arr == v, f"insert label {v}") for v in values]
 
 
-def measure_insert_masks(ct: Volume, masks: Sequence[Volume]) -> list[InsertMeasurement]:
-    """Mean HU per insert from one boolean mask per insert (on the CT grid)."""
-    out = []
-    for n, mask in enumerate(masks):
-        if not mask.same_geometry(ct):
-            raise InputError(f"insert mask {n + 1} is not on the CT grid")
-        out.append(_measure(ct, mask.array.astype(bool), f"insert mask {n + 1}"))
-    return out
-
-
 def insert_region(
     ct: Volume, centre_lps: Sequence[float], radius_mm: float, length_mm: float | None = 10.0
 ) -> np.ndarray:

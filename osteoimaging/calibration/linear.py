@@ -52,9 +52,5 @@ class LinearCalibration:
             )
         return self.slope * float(hu) + self.intercept
 
-    def inverse(self, bmd: np.ndarray | float) -> np.ndarray | float:
-        """HU from BMD."""
-        return (np.asarray(bmd, dtype=np.float64) - self.intercept) / self.slope
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

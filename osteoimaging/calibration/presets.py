@@ -40,10 +40,6 @@ class PhantomPreset:
             return None
         return [float(i["water_density"]) for i in self.inserts]
 
-    @property
-    def insert_names(self) -> list[str]:
-        return [str(i["name"]) for i in self.inserts]
-
 
 def _preset_files() -> dict[str, Any]:
     folder = resources.files("osteoimaging.calibration") / "presets"

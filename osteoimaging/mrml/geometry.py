@@ -43,17 +43,6 @@ def geometry_from_ijk_to_ras(matrix: np.ndarray, tol: float = 1e-6) -> dict:
     }
 
 
-def vtk_matrix(matrix: np.ndarray):
-    """A vtkMatrix4x4 holding the 4×4 numpy ``matrix``."""
-    import vtk
-
-    out = vtk.vtkMatrix4x4()
-    for r in range(4):
-        for c in range(4):
-            out.SetElement(r, c, float(matrix[r, c]))
-    return out
-
-
 def numpy_matrix(matrix) -> np.ndarray:
     """The 4×4 numpy array of a vtkMatrix4x4."""
     return np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])

@@ -16,15 +16,6 @@ from osteoimaging.mrml.volumes import node_to_volume, volume_to_node
 from osteoimaging.volume import Volume
 
 
-def _vtk_string_array(values: list[str]):
-    import vtk
-
-    out = vtk.vtkStringArray()
-    for value in values:
-        out.InsertNextValue(value)
-    return out
-
-
 def new_segmentation_node(scene, name: str, reference_node=None):
     """An empty segmentation node whose labelmap geometry is ``reference_node``'s grid."""
     node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", name)

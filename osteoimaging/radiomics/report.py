@@ -112,15 +112,6 @@ def calibration_figure(result: dict, title: str) -> Figure | None:
     return fig
 
 
-def roc_png(result: dict, path: Path, title: str) -> Path:
-    return save_figure(roc_figure(result, title), path)
-
-
-def decision_png(result: dict, path: Path, title: str) -> Path | None:
-    fig = decision_figure(result, title)
-    return None if fig is None else save_figure(fig, path)
-
-
 def calibration_png(result: dict, path: Path, title: str) -> Path | None:
     fig = calibration_figure(result, title)
     return None if fig is None else save_figure(fig, path)
@@ -162,11 +153,6 @@ def section_context(result: dict, title: str, directory: Path | None = None) -> 
         ],
         "figures": figures,
     }
-
-
-def section_html(result: dict, title: str, directory: Path) -> str:
-    """One data set as a page of its own (plots written into ``directory``)."""
-    return report_html({title: result}, directory=directory, title=title)
 
 
 def _model_context(model: dict | None) -> dict[str, Any] | None:

@@ -76,10 +76,6 @@ class Table:
             " · ".join(str(r[k]) for k in self.key_columns if r[k] is not None) for r in self.rows
         ]
 
-    @property
-    def value_columns(self) -> list[TableColumn]:
-        return [c for c in self.columns if c.key not in self.key_columns]
-
 
 def _plain(value: Any) -> Any:
     """A plain Python value: numpy scalars unboxed, missing values (NaN, NA, NaT) as None."""
