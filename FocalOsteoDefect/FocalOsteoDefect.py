@@ -421,17 +421,10 @@ class FocalOsteoDefectTest(ScriptedLoadableModuleTest):
         from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
         from osteoimaging.mrml.tables import table_rows
         from osteoimaging.mrml.volumes import volume_to_node
-        from osteoimaging.phantoms import FocalDefect, VertebraSpec, vertebra_ct
+        from osteoimaging.phantoms import small_case, vertebra_ct
 
         self.delayDisplay("Synthetic vertebra with a focal defect")
-        spec = VertebraSpec(
-            width_mm=36,
-            depth_mm=28,
-            height_mm=18,
-            posterior_elements=False,
-            hires_mm=0.2,
-            defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
-        )
+        spec = small_case()
         ct, mask, _truth = vertebra_ct(spec)
         ctNode = volume_to_node(ct, slicer.mrmlScene, "Phantom CT")
         segmentation = new_segmentation_node(slicer.mrmlScene, "Phantom segments", ctNode)

@@ -12,6 +12,20 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("OSTEO_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
+#: How the browser tests start Debian's Chromium: headless, no sandbox (root in CI), and
+#: nothing that reaches for Google's hosts (the machine's network is closed).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 def shared_path(relative: str) -> Path:
     """Path under ../shared/data, or skip the test with the reason when it is absent."""
     path = SHARED_DATA / relative

@@ -10,19 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
+from conftest import CHROMIUM_ARGS, shared_path
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LEVELS = ["T12", "L1", "L2", "L3", "L4"]
 
 
@@ -31,7 +21,7 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         pytest.skip("Chromium is not installed (apt-get install chromium); .ci/run installs it")
     profile = tmp_path / "chromium-profile"
     return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        [CHROMIUM, *CHROMIUM_ARGS, f"--user-data-dir={profile}", *args],
         capture_output=True,
         text=True,
         timeout=180,

@@ -25,19 +25,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 FIGURE = ROOT / "docs" / "figures" / "station_l1_l2.png"
 #: Levels of the example CT's TotalSegmentator label map (see ../shared/data/README.md).

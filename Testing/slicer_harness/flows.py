@@ -149,17 +149,9 @@ def add_small_vertebra(session: SlicerSession) -> None:
     """A smaller phantom than the demo's (the module self-test's), named like the sample."""
     from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
     from osteoimaging.mrml.volumes import volume_to_node
-    from osteoimaging.phantoms import FocalDefect, VertebraSpec, vertebra_ct
+    from osteoimaging.phantoms import small_case, vertebra_ct
 
-    spec = VertebraSpec(
-        width_mm=36,
-        depth_mm=28,
-        height_mm=18,
-        posterior_elements=False,
-        hires_mm=0.2,
-        defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
-    )
-    ct, mask, _ = vertebra_ct(spec)
+    ct, mask, _ = vertebra_ct(small_case())
     node = volume_to_node(ct, session.scene, "OsteoImagingDemoVertebra")
     seg = new_segmentation_node(session.scene, "OsteoImagingDemoVertebra segments", node)
     mask_to_segment(mask, seg, "L1")

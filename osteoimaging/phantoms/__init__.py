@@ -8,6 +8,7 @@ from osteoimaging.phantoms.vertebra import (
     VertebraSpec,
     demo_case,
     make_vertebra,
+    small_case,
     vertebra_ct,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "make_vertebra",
     "plate_model",
     "simulate_ct",
+    "small_case",
     "trabecular_bone",
     "vertebra_ct",
 ]

@@ -266,6 +266,19 @@ def demo_case():
     return spec, CTProtocol(seed=8)
 
 
+def small_case() -> VertebraSpec:
+    """A small vertebra (36×28×18 mm, no posterior elements, one 4 mm void) for quick
+    checks: the Slicer module's self-test and the harness flows."""
+    return VertebraSpec(
+        width_mm=36,
+        depth_mm=28,
+        height_mm=18,
+        posterior_elements=False,
+        hires_mm=0.2,
+        defects=[FocalDefect((5.0, -2.0, 0.0), (4.0, 4.0, 3.0))],
+    )
+
+
 def vertebra_ct(spec: VertebraSpec | None = None, protocol=None) -> tuple[Volume, Volume, dict]:
     """The routine-CT view of a synthetic vertebra: (CT in HU, body mask, ground truth).
 
