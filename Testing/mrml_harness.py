@@ -6,9 +6,6 @@ with a reason when ``slicer-core`` is not installed (``pip install .[slicer]``).
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -55,16 +52,3 @@ def node_value_at_ras(node, ras) -> float:
     i, j, k = (round(x) for x in ijk)
     assert max(abs(a - b) for a, b in zip(ijk, (i, j, k), strict=True)) < 1e-6, ijk
     return node.GetImageData().GetScalarComponentAsDouble(i, j, k, 0)
-
-
-def module_of_this_tree(name: str):
-    """Import ``name`` if this checkout has it, else skip (another branch provides it).
-
-    Checks the file is in this tree: an editable install of another checkout would
-    otherwise fill in modules this branch does not have yet.
-    """
-    root = Path(__file__).resolve().parents[1]
-    base = root / Path(*name.split("."))
-    if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()):
-        pytest.skip(f"{name} is not on this branch yet")
-    return importlib.import_module(name)

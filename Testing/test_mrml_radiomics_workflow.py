@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mrml_harness import module_of_this_tree, oblique_direction
+from mrml_harness import oblique_direction
 
 from osteoimaging.errors import InputError
 from osteoimaging.volume import Volume
@@ -129,7 +129,8 @@ def test_rater_icc_table(slicer_app):
 
 def test_real_extraction_through_the_bridge(slicer_app):
     """The logic layer's pyradiomics extraction on nodes: one row per level + patient row."""
-    logic = module_of_this_tree("osteoimaging.radiomics")
+    import osteoimaging.radiomics as logic
+
     pytest.importorskip("radiomics", reason="pyradiomics not installed")
     from osteoimaging.mrml.radiomics_workflow import LEVELS, run_extraction, run_model
     from osteoimaging.mrml.tables import table_rows

@@ -56,4 +56,3 @@ def test_bad_table_suffix(slicer_app, tmp_path):
 
     with pytest.raises(InputError, match=r"results\.xlsx: table file must end"):
         save_table(_filled(slicer_app), tmp_path / "results.xlsx")
-

@@ -97,7 +97,7 @@ def test_osteo_validate_real_scans(osteo_cmd, shared_data, tmp_path):
     text = (out / "tables.md").read_text()
     for name in ("totalseg_l1_3mm", "dicom_t12", "verse_l2"):
         assert name in text
-        assert (out / "real" / name / "overlay.png").stat().st_size > 1000
+        assert (out / "real" / name / "vertebra" / "overlay.png").stat().st_size > 1000
     import csv
 
     rows = {r["scan"]: r for r in csv.DictReader((out / "tables/real_scans.csv").open())}

@@ -76,6 +76,11 @@ class Table:
             " · ".join(str(r[k]) for k in self.key_columns if r[k] is not None) for r in self.rows
         ]
 
+    @property
+    def value_columns(self) -> list[TableColumn]:
+        """The columns that are not key columns (the template's value cells)."""
+        return [c for c in self.columns if c.key not in self.key_columns]
+
 
 def _plain(value: Any) -> Any:
     """A plain Python value: numpy scalars unboxed, missing values (NaN, NA, NaT) as None."""

@@ -73,16 +73,23 @@ class CaseResult:
 
 
 def _levels(case: dict, params: ScreenParams, case_dir) -> tuple[Volume, dict[str, Volume]]:
-    from osteoimaging.cohort.jobs import iter_levels
+    """The CT and each level's body, gathered as the focal job gathers them (the batch's
+    :func:`~osteoimaging.cohort.jobs.case_request` and the case pipeline's body sources; a
+    body grown from a seed point is kept as ``<level>/body.nrrd``)."""
+    from osteoimaging.case.pipeline import body_from_source
+    from osteoimaging.cohort.jobs import case_request
+    from osteoimaging.imageio import write_image
 
-    ct, masks = None, {}
     opts = {"check_hu": params.check_hu, "resample_mask": params.resample_mask}
-    for level, ct_, mask in iter_levels(case, opts, case_dir):
-        ct = ct_
-        masks[check_level(level) or level] = mask
-    if ct is None:
-        raise InputError("the case has no level", case.get("ct"))
-    return ct, masks
+    request = case_request(case, opts)
+    masks = {}
+    for source in request.bodies:
+        mask, _, seg = body_from_source(request, source)
+        if seg is not None and case_dir is not None:
+            body = mask.with_array(mask.array.astype(np.uint8))
+            write_image(body, Path(case_dir) / source.name / "body.nrrd")
+        masks[source.name] = mask
+    return request.ct, masks
 
 
 def _height(case: dict, params: ScreenParams) -> tuple[float, str]:
