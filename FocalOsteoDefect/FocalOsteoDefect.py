@@ -704,7 +704,8 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         values, mapNode = screen_ct_node(
             p.inputVolume, masks, p.screeningModelFolder, muscle=muscle, height_m=height
         )
-        report(progress, 0.95, _("results table"))
+        if progress is not None:  # the map is shown already: finish, whatever Cancel says
+            progress(0.95, _("results table"))
         table = self.screeningTable(p.inputVolume, create=True)
         rows_table(slicer.mrmlScene, table.GetName(), self.screeningRows(values, info, source))
         logging.info(

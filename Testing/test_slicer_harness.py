@@ -68,6 +68,19 @@ def test_unknown_attributes_and_methods_raise(session):
         session.slicer.qMRMLNodeComboBox().setCurrentNodeIndex(0)
 
 
+def test_path_line_edit_filters_are_ctk_flags(session):
+    import ctk
+
+    edit = ctk.ctkPathLineEdit()
+    edit.filters = "ctkPathLineEdit::Dirs|ctkPathLineEdit::Readable"  # as a .ui <set> names them
+    assert edit.filters == 0x011
+    for wrong in ("ctkPathLineEdit::Dir", "QDir::Dirs"):
+        with pytest.raises(NotStoodIn):
+            edit.filters = wrong
+    with pytest.raises(SignatureError):
+        edit.filters = True
+
+
 def test_signals_carry_their_types(session):
     import qt
 
@@ -416,6 +429,13 @@ def test_screening_section_applies_a_saved_model(session, tmp_path):
     assert "small at T12" in status and "segment 'T12' of 'chest segments'" in status
     assert ui.screeningApplyButton.enabled
     before = flows.view_state(session)
+
+    session.app.cancel_progress_when(lambda dialog: True)  # Cancel before the model runs
+    flows.click(ui.screeningApplyButton)
+    session.app._cancel_rules.clear()
+    assert any("cancelled" in m for m in session.app.status_messages())
+    assert session.scene.GetFirstNodeByName("Grad-CAM T12") is None
+    assert ui.screeningTableView.mrmlTableNode() is None and flows.view_state(session) == before
 
     second_clicks = []
     session.app.during_events(
