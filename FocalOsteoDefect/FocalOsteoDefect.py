@@ -3,11 +3,18 @@
 A thin Slicer front end: the widget binds its .ui to a parameter node, owns the progress
 dialog and error display; the Logic hands MRML nodes to :mod:`osteoimaging.mrml`, which
 converts them and calls the headless logic layer (Li C et al., JOR Spine 2022;5:e1195).
+
+Its section "Opportunistic screening (chest CT)" applies the user's own screening CNN with
+the L1-attenuation rule and the skeletal muscle index through
+:func:`osteoimaging.mrml.screening.screen_ct_node` (docs/screening.md); torch and MONAI are
+installed the first time the section is opened, after the user agrees.
 """
 
 import enum
 import importlib.util
+import json
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -43,12 +50,17 @@ from OsteoImagingGui import (
     ParameterNodeWidget,
     ensure_requirements,
     folder_name,
+    is_satisfied,
     module_requirements,
     save_file_name,
     warn,
 )
 
 SAMPLE_NAME = "OsteoImagingDemoVertebra"
+#: The screening section's packages (Resources/requirements.txt; the ``screen`` extra).
+SCREENING_PACKAGES = ("torch", "monai")
+#: Attribute naming the CT of a screening results table (one table per CT).
+SCREENING_TABLE_ATTRIBUTE = "OsteoImaging.screeningCt"
 
 
 class FocalOsteoDefect(ScriptedLoadableModule):
@@ -134,10 +146,37 @@ class FocalOsteoDefectParameterNode:
     alignment: bool = True
     displayedMap: MapKind = MapKind.FOCAL_BMC_LOSS
     overlayOpacity: Annotated[float, WithinRange(0.0, 1.0)] = 0.6
+    # Opportunistic screening (chest CT): the bodies come from ``segmentation`` (else the
+    # OsteoImaging segmentation of the CT), segments named by level.
+    screeningModelFolder: Path | None
+    screeningMuscleSegment: str = ""
+    screeningHeightM: Annotated[float, WithinRange(0.0, 2.5)] = 0.0
+
+
+def screening_install_note() -> str:
+    """What the user should know before agreeing to install torch (the install dialog)."""
+    return _(
+        "PyTorch (torch) is a large download, and a CPU build is enough: the model runs on "
+        "one CT in seconds without a GPU. What 'pip install torch' gives depends on the "
+        "platform:\n"
+        "- Windows: a CPU-only build (a few hundred MB).\n"
+        "- macOS (Apple silicon): a CPU build that can also use the Apple GPU (under 100 MB). "
+        "Intel Macs get at most torch 2.2.\n"
+        "- Linux (x86-64): a build with NVIDIA CUDA libraries, several GB (about 5 GB "
+        "installed). For the CPU build (about 200 MB) instead, press Cancel, run\n"
+        "    slicer.util.pip_install('torch --index-url https://download.pytorch.org/whl/cpu')\n"
+        "in the Python console, then open this section again.\n"
+        "No model is downloaded: the model is your own folder."
+    )
 
 
 class FocalOsteoDefectWidget(ParameterNodeWidget):
     uiName = "FocalOsteoDefect"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._screeningInstalled = None  # torch and MONAI installed (None: not checked yet)
+        self._screeningProblem = ""  # why they are not (declined, failed, testing mode)
 
     @property
     def logicClass(self):
@@ -154,6 +193,15 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
         # The user picks a map or moves the opacity: only then are the views touched.
         self.ui.mapComboBox.connect("activated(int)", self.onShowMap)
         self.ui.opacitySlider.connect("valueChanged(double)", self.onOpacity)
+        self.ui.screeningCollapsibleButton.connect(
+            "contentsCollapsed(bool)", self.onScreeningCollapsed
+        )
+        self.ui.screeningInstallButton.connect("clicked(bool)", self.onInstallScreening)
+        self.ui.screeningApplyButton.connect("clicked(bool)", self.onApplyModel)
+
+    def enter(self):
+        self._screeningInstalled = None  # torch may have been installed meanwhile
+        super().enter()
 
     def initializeParameterNode(self):
         super().initializeParameterNode()
@@ -178,6 +226,7 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
         self.ui.profilePathLineEdit.enabled = p.calibration == CalibrationSource.PROFILE
         self.ui.phantomInsertsSelector.enabled = p.calibration == CalibrationSource.PHANTOM
         self.ui.resultsTableView.setMRMLTableNode(self.logic.resultsTable(p.inputVolume))
+        self._showScreening(p, idle)
 
     def onPlaceSeed(self):
         p = self._parameterNode
@@ -273,9 +322,93 @@ class FocalOsteoDefectWidget(ParameterNodeWidget):
             self.logic.saveScene,
         )
 
+    # -- Opportunistic screening (chest CT) -------------------------------------------------
+
+    def _screeningReady(self) -> bool:
+        if self._screeningInstalled is None:
+            requirements = module_requirements(__file__, *SCREENING_PACKAGES)
+            self._screeningInstalled = all(is_satisfied(r) for r in requirements)
+        return self._screeningInstalled
+
+    def _showScreening(self, p, idle):
+        """The section's state: disabled (with the reason) until torch and MONAI are
+        installed; then what the model, the bodies and the muscle will be."""
+        ready = self._screeningReady()
+        self.ui.screeningInputsWidget.enabled = ready
+        self.ui.screeningInstallButton.visible = not ready
+        if ready:
+            status, runnable = self.logic.screeningStatus(p)
+        else:
+            status, runnable = (
+                self._screeningProblem
+                or _(
+                    "Needs PyTorch (torch) and MONAI, which are not installed yet: they are "
+                    "offered when you open this section (a CPU build of torch is enough)."
+                ),
+                False,
+            )
+        self.ui.screeningStatusLabel.text = status
+        self.ui.screeningApplyButton.enabled = idle and ready and runnable
+        self.ui.screeningTableView.setMRMLTableNode(self.logic.screeningTable(p.inputVolume))
+
+    def onScreeningCollapsed(self, collapsed):
+        """First use: opening the section offers torch and MONAI (once per session unless
+        the user asks again with the install button)."""
+        if collapsed or self._screeningProblem:
+            return
+        self._screeningInstalled = None
+        if not self._screeningReady():
+            self._ensureScreeningPackages()
+
+    def onInstallScreening(self):
+        self._ensureScreeningPackages()
+
+    def _ensureScreeningPackages(self) -> bool:
+        """Ask, then install torch and MONAI (the module's first-use path); declined or
+        failed, the section stays disabled and says why."""
+        requirements = module_requirements(__file__, *SCREENING_PACKAGES)
+        try:
+            installed = ensure_requirements(
+                requirements, _("Opportunistic screening"), note=screening_install_note()
+            )
+        except Exception as error:  # pip failed: say so in the section, keep Slicer usable
+            logging.exception("Installing torch and MONAI failed")
+            installed = False
+            problem = _(
+                "Installing PyTorch and MONAI failed ({error}); see the Python console. The "
+                "screening section stays disabled."
+            ).format(error=error)
+        else:
+            if slicer.app.testingEnabled():
+                problem = _("PyTorch and MONAI are not installed (testing mode installs nothing).")
+            else:
+                problem = _(
+                    "PyTorch (torch) and MONAI were not installed, so the screening section is "
+                    "disabled. Press the button below to install them (a CPU build is enough)."
+                )
+        self._screeningInstalled = installed
+        self._screeningProblem = "" if installed else problem
+        if not installed:
+            warn(problem)
+        if self._parameterNode:
+            self.onParameters()
+        return installed
+
+    def onApplyModel(self):
+        p = self._parameterNode
+        self._screeningInstalled = None
+        if not self._screeningReady() and not self._ensureScreeningPackages():
+            return
+        work = lambda progress: self.logic.screen(p, progress)  # noqa: E731
+        self.runWork(_("Applying the screening model"), work, (self.ui.screeningApplyButton,))
+
 
 class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
     """Thin over :mod:`osteoimaging.mrml.focal_workflow`; usable without the widget."""
+
+    def __init__(self):
+        super().__init__()
+        self._models = {}  # model.json path → (modification time, description)
 
     def getParameterNode(self):
         return FocalOsteoDefectParameterNode(super().getParameterNode())
@@ -400,6 +533,262 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
         from osteoimaging.mrml.bundles import save_bundle
 
         save_bundle(slicer.mrmlScene, path)
+
+    # -- Opportunistic screening (chest CT) -------------------------------------------------
+
+    def screeningModel(self, folder) -> dict:
+        """What the saved model says about itself (``model.json``; no torch needed): its
+        level (from the preparation parameters), architecture and cut-off. The cut-off is
+        the model's recorded ``cutoff.probability`` if it has one, else 0.5 (the two-class
+        softmax's decision)."""
+        from osteoimaging.screening import model as saved
+        from osteoimaging.screening.prep import PrepParams
+
+        path = Path(folder) / saved.CONFIG_FILE
+        try:
+            stamp = path.stat().st_mtime_ns
+        except OSError as exc:
+            raise InputError(
+                _("no {file} in the model folder").format(file=saved.CONFIG_FILE), folder
+            ) from exc
+        cached = self._models.get(str(path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            prep = PrepParams.from_dict(meta["prep"])
+            architecture = str(meta["config"]["architecture"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                _("not a saved screening model ({error})").format(error=exc), path
+            ) from exc
+        recorded = meta.get("cutoff")
+        if isinstance(recorded, dict) and isinstance(recorded.get("probability"), (int, float)):
+            cutoff = float(recorded["probability"])
+            source = str(recorded.get("method") or _("recorded with the model"))
+        else:
+            cutoff, source = 0.5, _("the model records no cut-off")
+        info = {
+            "level": prep.level,
+            "architecture": architecture,
+            "cutoff": cutoff,
+            "cutoff_source": source,
+        }
+        self._models[str(path)] = (stamp, info)
+        return info
+
+    def screeningSegmentation(self, p):
+        """The chosen segmentation, else the OsteoImaging segmentation of the CT."""
+        if p.segmentation:
+            return p.segmentation
+        return (
+            workflow.vertebrae_segmentation(p.inputVolume, create=False) if p.inputVolume else None
+        )
+
+    def _muscleNames(self, p) -> list:
+        return [n.strip() for n in p.screeningMuscleSegment.split(",") if n.strip()]
+
+    @staticmethod
+    def _segmentId(segmentation, name):
+        from osteoimaging.mrml.segmentations import find_segment
+
+        try:
+            return find_segment(segmentation, name)
+        except InputError:
+            return None
+
+    def screeningStatus(self, p) -> tuple:
+        """(text for the section, whether Apply model can run)."""
+        from osteoimaging.screening.pipeline import ScreenParams
+
+        lines, runnable, level = [], bool(p.inputVolume), "T12"
+        if p.screeningModelFolder is None:
+            lines.append(_("Choose the folder of your model ('osteo screen train' output)."))
+            runnable = False
+        else:
+            try:
+                info = self.screeningModel(p.screeningModelFolder)
+            except InputError as error:
+                lines.append(_("Not a screening model: {error}").format(error=error))
+                runnable = False
+            else:
+                level = info["level"]
+                lines.append(
+                    _("Model: {architecture} at {level}; cut-off {cutoff:.2f} ({source}).").format(
+                        architecture=info["architecture"],
+                        level=level,
+                        cutoff=info["cutoff"],
+                        source=info["cutoff_source"],
+                    )
+                )
+        rule = ScreenParams().rule_level
+        segmentation = self.screeningSegmentation(p)
+        if segmentation is None:
+            text = _(
+                "No segmentation: choose one in Inputs, or grow {level} (and {rule}) by Apply."
+            )
+            lines.append(text.format(level=level, rule=rule))
+            return "\n".join(lines), False
+        name = segmentation.GetName()
+        if self._segmentId(segmentation, level) is None:
+            lines.append(_("No segment '{level}' in '{name}'.").format(level=level, name=name))
+            runnable = False
+        else:
+            lines.append(_("Body: segment '{level}' of '{name}'.").format(level=level, name=name))
+        if level != rule:
+            if self._segmentId(segmentation, rule) is None:
+                lines.append(
+                    _("No segment '{rule}': the L1 rule is not computed.").format(rule=rule)
+                )
+            else:
+                lines.append(_("Attenuation rule: segment '{rule}'.").format(rule=rule))
+        missing = [m for m in self._muscleNames(p) if self._segmentId(segmentation, m) is None]
+        if missing:
+            lines.append(
+                _("No muscle segment {names} in '{name}'.").format(
+                    names=", ".join(missing), name=name
+                )
+            )
+            runnable = False
+        elif not self._muscleNames(p):
+            lines.append(_("Muscle: threshold-and-region method (posterior muscles)."))
+        if not p.screeningHeightM:
+            lines.append(_("No height: no skeletal muscle index."))
+        return "\n".join(lines), runnable
+
+    def screeningInputs(self, p, level):
+        """(body masks by level, muscle mask or None, muscle source) on the CT grid."""
+        from osteoimaging.mrml.segmentations import find_segment, segment_to_mask
+        from osteoimaging.screening.pipeline import ScreenParams
+
+        ct, segmentation = p.inputVolume, self.screeningSegmentation(p)
+        if not ct:
+            raise InputError(_("choose the CT"))
+        if segmentation is None:
+            raise InputError(
+                _("choose a segmentation with a segment named {level}").format(level=level)
+            )
+        masks = {level: segment_to_mask(segmentation, find_segment(segmentation, level), ct)}
+        rule = ScreenParams().rule_level
+        rule_id = self._segmentId(segmentation, rule)
+        if rule not in masks and rule_id is not None:
+            masks[rule] = segment_to_mask(segmentation, rule_id, ct)
+        muscle, names = None, self._muscleNames(p)
+        for name in names:
+            part = segment_to_mask(segmentation, find_segment(segmentation, name), ct)
+            muscle = part if muscle is None else muscle.with_array(muscle.array | part.array)
+        source = (
+            _("segment {names}").format(names=", ".join(names))
+            if names
+            else _("threshold-and-region (posterior muscles)")
+        )
+        return masks, muscle, source
+
+    def screen(self, p, progress=None):
+        """Apply the model at its level, the L1 rule and the SMI to ``p.inputVolume``
+        (:func:`osteoimaging.mrml.screening.screen_ct_node`); the Grad-CAM map is shown over
+        the CT with its legend, the results go into the CT's screening table. Returns
+        ``(values, map node, table node)``."""
+        from osteoimaging.mrml.screening import screen_ct_node
+        from osteoimaging.mrml.tables import rows_table
+        from osteoimaging.progress import report
+
+        if p.screeningModelFolder is None:
+            raise InputError(_("choose the model folder"))
+        start = time.perf_counter()
+        info = self.screeningModel(p.screeningModelFolder)
+        report(progress, 0.05, _("body and muscle segments"))
+        masks, muscle, source = self.screeningInputs(p, info["level"])
+        report(progress, 0.2, _("CNN, Grad-CAM and baselines"))
+        height = p.screeningHeightM or None
+        values, mapNode = screen_ct_node(
+            p.inputVolume, masks, p.screeningModelFolder, muscle=muscle, height_m=height
+        )
+        if progress is not None:  # the map is shown already: finish, whatever Cancel says
+            progress(0.95, _("results table"))
+        table = self.screeningTable(p.inputVolume, create=True)
+        rows_table(slicer.mrmlScene, table.GetName(), self.screeningRows(values, info, source))
+        logging.info(
+            "Screening model applied at %s in %.1f s", info["level"], time.perf_counter() - start
+        )
+        return values, mapNode, table
+
+    def screeningTable(self, ctNode, create=False):
+        """The CT's screening results table (one per CT, never named after the CT)."""
+        if not ctNode:
+            return None
+        scene = slicer.mrmlScene
+        nodes = scene.GetNodesByClass("vtkMRMLTableNode")
+        for i in range(nodes.GetNumberOfItems()):
+            node = nodes.GetItemAsObject(i)
+            if node.GetAttribute(SCREENING_TABLE_ATTRIBUTE) == ctNode.GetID():
+                return node
+        if not create:
+            return None
+        node = scene.AddNewNodeByClass(
+            "vtkMRMLTableNode", scene.GenerateUniqueName("OsteoImaging screening")
+        )
+        node.SetAttribute(SCREENING_TABLE_ATTRIBUTE, ctNode.GetID())
+        return node
+
+    @staticmethod
+    def screeningRows(values, info, muscleSource):
+        """The table's rows (measure, value, unit, reading, key) from ``screen_ct_node``'s
+        values; calls by the model's cut-off and Pickhardt's 110/135 HU (Pickhardt PJ et al.,
+        Ann Intern Med 2013;158:588-595: < 110 HU > 90 % specific, 135 HU balanced)."""
+        from osteoimaging.screening.baselines import l1_rule
+        from osteoimaging.screening.pipeline import ScreenParams
+
+        names = {"level": info["level"], "rule": ScreenParams().rule_level}
+        finite = {k: math.isfinite(float(values[k])) for k in ("l1_hu", "height_m", "smi_cm2_m2")}
+        positive = values["cnn_probability"] >= info["cutoff"]
+        below = {t: int(l1_rule(values["l1_hu"], t)) for t in (110, 135)}
+        if not finite["l1_hu"]:
+            l1_reading = _("no {rule} segment: rule not computed").format(**names)
+        elif below[110]:
+            l1_reading = _("below 110 HU: osteoporosis likely")
+        elif below[135]:
+            l1_reading = _("110-135 HU: indeterminate")
+        else:
+            l1_reading = _("135 HU or more: osteoporosis unlikely")
+        cutoff = _("cut-off {cutoff:.2f} ({source})").format(
+            cutoff=info["cutoff"], source=info["cutoff_source"]
+        )
+        rows = [  # key, measure, value, unit, reading
+            ("cnn_probability", _("CNN probability of osteoporosis ({level})").format(**names),
+             values["cnn_probability"], "", cutoff),
+            ("cnn_positive", _("CNN call"), float(positive), "",
+             _("osteoporosis suspected") if positive else _("osteoporosis not suspected")),
+            ("l1_hu", _("{rule} trabecular attenuation").format(**names), values["l1_hu"], "HU",
+             l1_reading),
+        ]  # fmt: skip
+        if finite["l1_hu"]:
+            for t in (110, 135):
+                measure = _("{rule} below {t} HU").format(t=t, **names)
+                rows.append(
+                    (f"below_{t}_hu", measure, below[t], "", _("yes") if below[t] else _("no"))
+                )
+        if names["level"] != names["rule"]:
+            measure = _("{level} trabecular attenuation").format(**names)
+            rows.append(("level_hu", measure, values["level_hu"], "HU", ""))
+        rows += [
+            ("muscle_area_cm2", _("Muscle area ({level} slice)").format(**names),
+             values["muscle_area_cm2"], "cm²", muscleSource),
+            ("height_m", _("Height"), values["height_m"], "m",
+             _("entered") if finite["height_m"] else _("not entered")),
+            ("smi_cm2_m2", _("Skeletal muscle index"), values["smi_cm2_m2"], "cm²/m²",
+             "" if finite["smi_cm2_m2"] else _("needs the height")),
+        ]  # fmt: skip
+        for key, measure in (
+            ("body", _("Grad-CAM mass in the vertebral body")),
+            ("muscle", _("Grad-CAM mass in muscle")),
+        ):
+            ratio = values.get(f"cam_enrichment_{key}", math.nan)
+            reading = _("{ratio:.1f} × its area share").format(ratio=ratio)
+            reading = reading if math.isfinite(ratio) else ""
+            rows.append((f"cam_mass_{key}", measure, values[f"cam_mass_{key}"], "", reading))
+        keys = ("key", "measure", "value", "unit", "reading")
+        return [{**dict(zip(keys, row, strict=True)), "value": float(row[2])} for row in rows]
 
 
 class FocalOsteoDefectTest(ScriptedLoadableModuleTest):

@@ -183,12 +183,29 @@ def is_satisfied(requirement: Requirement) -> bool:
     return requirement.specifier.contains(installed, prereleases=True)
 
 
-def ensure_requirements(requirements: list[Requirement], purpose: str) -> bool:
+def _confirm_install(missing: list[Requirement], purpose: str, note: str = "") -> bool:
+    """The module's own install question (OK/Cancel), with ``note`` between the package
+    list and the question."""
+    text = _(
+        "{purpose} needs these Python packages, which are not installed yet:\n\n{packages}"
+    ).format(purpose=purpose, packages="\n".join(str(r) for r in missing))
+    if note:
+        text += "\n\n" + note
+    text += "\n\n" + _("Install them now? This downloads them from the Python Package Index.")
+    title = _("{requester} - Install Python Packages").format(requester=REQUESTER)
+    return bool(slicer.util.confirmOkCancelDisplay(text, windowTitle=title))
+
+
+def ensure_requirements(requirements: list[Requirement], purpose: str, note: str = "") -> bool:
     """Install what is missing after the user agrees; True if everything is installed now.
 
     Slicer 5.12: ``slicer.packaging.pip_ensure`` (its own confirmation and progress
     dialogs; skipped in testing mode). Slicer 5.10: a confirmation, then
     ``slicer.util.pip_install``. Never installs during a self-test (testing mode).
+
+    ``note``: what the user should know before agreeing (e.g. the download size); with a
+    note the question is always the module's own dialog, and on 5.12 ``pip_ensure`` then
+    installs without asking a second time (its progress dialog stays).
     """
     missing = [r for r in requirements if not is_satisfied(r)]
     if not missing:
@@ -198,19 +215,16 @@ def ensure_requirements(requirements: list[Requirement], purpose: str) -> bool:
     except ImportError:  # Slicer 5.10
         packaging = None
     if packaging is not None and hasattr(packaging, "pip_ensure"):
+        if note and (slicer.app.testingEnabled() or not _confirm_install(missing, purpose, note)):
+            return False
         try:
-            packaging.pip_ensure(missing, requester=REQUESTER)
+            packaging.pip_ensure(missing, requester=REQUESTER, prompt_install=not note)
         except RuntimeError:  # "User declined package installation"
             return False
     else:
         if slicer.app.testingEnabled():
             return False
-        text = _(
-            "{purpose} needs these Python packages, which are not installed yet:\n\n{packages}"
-            "\n\nInstall them now? This downloads them from the Python Package Index."
-        ).format(purpose=purpose, packages="\n".join(str(r) for r in missing))
-        title = _("{requester} - Install Python Packages").format(requester=REQUESTER)
-        if not slicer.util.confirmOkCancelDisplay(text, windowTitle=title):
+        if not _confirm_install(missing, purpose, note):
             return False
         with slicer.util.WaitCursor():
             slicer.util.pip_install([str(r) for r in missing])

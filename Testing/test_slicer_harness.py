@@ -68,6 +68,19 @@ def test_unknown_attributes_and_methods_raise(session):
         session.slicer.qMRMLNodeComboBox().setCurrentNodeIndex(0)
 
 
+def test_path_line_edit_filters_are_ctk_flags(session):
+    import ctk
+
+    edit = ctk.ctkPathLineEdit()
+    edit.filters = "ctkPathLineEdit::Dirs|ctkPathLineEdit::Readable"  # as a .ui <set> names them
+    assert edit.filters == 0x011
+    for wrong in ("ctkPathLineEdit::Dir", "QDir::Dirs"):
+        with pytest.raises(NotStoodIn):
+            edit.filters = wrong
+    with pytest.raises(SignatureError):
+        edit.filters = True
+
+
 def test_signals_carry_their_types(session):
     import qt
 
@@ -376,3 +389,128 @@ def test_export_to_dicom_without_highdicom_says_why(session):
     assert not session.slot_errors()
     assert session.app.record.file_dialogs == []
     assert any("DICOM export is not available" in m for m in session.app.status_messages())
+
+
+# -- Opportunistic screening (chest CT) ---------------------------------------------------------
+
+
+@_versions()
+def test_screening_section_applies_a_saved_model(session, tmp_path):
+    """Model folder, segments, muscle and height through the widgets → Apply model: the
+    table holds screen_ct_node's values for the same inputs, the Grad-CAM map is shown over
+    the CT with its legend, and nothing else in the views changes."""
+    pytest.importorskip("torch")
+    pytest.importorskip("monai")
+    from osteoimaging.mrml.maps import legend_node
+    from osteoimaging.mrml.screening import screen_ct_node
+    from osteoimaging.mrml.tables import table_rows
+    from osteoimaging.screening.baselines import l1_rule
+
+    case = flows.screening_case(session, tmp_path / "model")
+    widget = session.open_module("FocalOsteoDefect")
+    ui, p = widget.ui, widget._parameterNode
+    assert ui.inputVolumeSelector.currentNode() is case.ct_node
+    assert not ui.screeningApplyButton.isVisible(), "the section starts collapsed"
+    flows.expand(ui.screeningCollapsibleButton)  # torch and MONAI installed: no dialog
+    assert not ui.screeningInstallButton.isVisible() and ui.screeningInputsWidget.isEnabled()
+    assert ui.screeningModelPathLineEdit.filters & 0x001, "a folder, not a file"
+    assert not ui.screeningApplyButton.enabled and "folder of your model" in (
+        ui.screeningStatusLabel.text
+    )
+    flows.type_text(ui.screeningModelPathLineEdit, str(case.model_dir))
+    assert p.screeningModelFolder == case.model_dir
+    assert "No segmentation" in ui.screeningStatusLabel.text and not ui.screeningApplyButton.enabled
+    flows.select_node(ui.segmentationSelector, case.segmentation)
+    flows.type_text(ui.screeningMuscleSegmentLineEdit, "skeletal muscle")
+    flows.set_value(ui.screeningHeightSpinBox, round(case.truth["height_m"], 2))
+    height = p.screeningHeightM
+    assert height == pytest.approx(case.truth["height_m"], abs=0.005)
+    status = ui.screeningStatusLabel.text
+    assert "small at T12" in status and "segment 'T12' of 'chest segments'" in status
+    assert ui.screeningApplyButton.enabled
+    before = flows.view_state(session)
+
+    session.app.cancel_progress_when(lambda dialog: True)  # Cancel before the model runs
+    flows.click(ui.screeningApplyButton)
+    session.app._cancel_rules.clear()
+    assert any("cancelled" in m for m in session.app.status_messages())
+    assert session.scene.GetFirstNodeByName("Grad-CAM T12") is None
+    assert ui.screeningTableView.mrmlTableNode() is None and flows.view_state(session) == before
+
+    second_clicks = []
+    session.app.during_events(
+        lambda: second_clicks.append(ui.screeningApplyButton.click()) if not second_clicks else None
+    )
+    flows.click(ui.screeningApplyButton)
+    session.app._event_hooks.clear()
+    assert not session.slot_errors(), session.slot_errors()[0][2]
+    assert second_clicks == [False], "Apply model could be clicked while it ran"
+    assert ui.screeningApplyButton.enabled, "Apply model is available again"
+
+    map_node = session.scene.GetFirstNodeByName("Grad-CAM T12")
+    assert map_node is not None and map_node.GetAttribute("OsteoImaging.map") == "gradcam"
+    assert legend_node(map_node).GetVisibility()
+    after = flows.view_state(session)
+    assert after["layout"] == before["layout"]
+    for name in session.app.layout_manager.sliceViewNames():
+        assert after[name]["foreground"] == map_node.GetID()
+        assert after[name]["background"] == case.ct_node.GetID()
+        for key in ("label", "slice_to_ras", "field_of_view", "orientation"):
+            assert after[name][key] == before[name][key], f"{name} view's {key} changed"
+
+    table = ui.screeningTableView.mrmlTableNode()
+    assert table is not None and table.GetName().startswith("OsteoImaging screening")
+    rows = {r["key"]: r for r in table_rows(table)}
+    assert list(next(iter(rows.values()))) == ["key", "measure", "value", "unit", "reading"]
+    expected, _ = screen_ct_node(
+        case.ct_node, case.masks, case.model_dir, muscle=case.muscle, height_m=height, show=False
+    )
+    for key in ("cnn_probability", "l1_hu", "level_hu", "muscle_area_cm2", "height_m",
+                "smi_cm2_m2", "cam_mass_body", "cam_mass_muscle"):  # fmt: skip
+        assert rows[key]["value"] == pytest.approx(expected[key], rel=1e-9), key
+    assert np.isfinite(rows["smi_cm2_m2"]["value"]) and np.isfinite(rows["l1_hu"]["value"])
+    assert rows["cnn_positive"]["value"] == float(expected["cnn_probability"] >= 0.5)
+    assert "no cut-off" in rows["cnn_probability"]["reading"]
+    for t in (110, 135):
+        assert rows[f"below_{t}_hu"]["value"] == l1_rule(expected["l1_hu"], t)
+    assert rows["muscle_area_cm2"]["reading"] == "segment skeletal muscle"
+    assert session.app.record.dialogs == [] and not session.app.unused_answers()
+    del p  # the parameter node wrapper: check_cleanup wants none held
+    flows.check_cleanup(session)
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {"version": v, "session": {"hide_packages": {"torch": "torch", "monai": "monai"}}}
+        for v in VERSIONS
+    ],
+    indirect=True,
+    ids=VERSIONS,
+)
+def test_declining_torch_disables_the_screening_section(session):
+    """Opening the section the first time offers torch and MONAI with the download note;
+    declined, the section stays disabled and says why, and is not offered again on
+    reopening (the install button asks again)."""
+    widget = session.open_module("FocalOsteoDefect")
+    ui = widget.ui
+    session.app.answer("Install Python Packages", "Cancel")
+    flows.expand(ui.screeningCollapsibleButton)
+    ((title, text, button),) = session.app.record.answered
+    assert "Install Python Packages" in title and button == 0x400000
+    for words in ("torch", "monai", "CPU build is enough", "Windows", "macOS", "Linux",
+                  "download.pytorch.org/whl/cpu"):  # fmt: skip
+        assert words in text, words
+    assert not ui.screeningInputsWidget.isEnabled() and not ui.screeningApplyButton.isEnabled()
+    assert "not installed" in ui.screeningStatusLabel.text
+    assert ui.screeningInstallButton.isVisible() and ui.screeningInstallButton.isEnabled()
+    assert any("not installed" in m for m in session.app.status_messages())
+    with pytest.raises(flows.UserActionError, match="disabled"):
+        flows.type_text(ui.screeningModelPathLineEdit, "/models/mine")
+    flows.click(ui.screeningCollapsibleButton)  # collapse, reopen: not asked again
+    flows.expand(ui.screeningCollapsibleButton)
+    assert len(session.app.record.dialogs) == 1
+    session.app.answer("Install Python Packages", "Cancel")
+    flows.click(ui.screeningInstallButton)  # the user asks again
+    assert len(session.app.record.dialogs) == 2 and not ui.screeningInputsWidget.isEnabled()
+    assert not session.slot_errors() and not session.app.unused_answers()

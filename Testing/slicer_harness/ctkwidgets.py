@@ -107,6 +107,38 @@ class ctkPathLineEdit(QWidget):
         "sizeAdjustPolicy": 0,
     }
     slots = ("setCurrentPath(QString)",)
+    #: ctkPathLineEdit::Filter (QDir::Filter values), as a .ui ``<set>`` names them.
+    _FILTERS = {
+        "Dirs": 0x001,
+        "Files": 0x002,
+        "Drives": 0x004,
+        "NoSymLinks": 0x008,
+        "AllEntries": 0x007,
+        "Readable": 0x010,
+        "Writable": 0x020,
+        "Executable": 0x040,
+        "Modified": 0x080,
+        "Hidden": 0x100,
+        "System": 0x200,
+        "AllDirs": 0x400,
+        "CaseSensitive": 0x800,
+        "NoDotAndDotDot": 0x1000,
+    }
+
+    def _set_filters(self, value) -> None:
+        """An int, or a .ui flag set such as ``ctkPathLineEdit::Dirs|ctkPathLineEdit::Readable``
+        (each name must be a ctkPathLineEdit::Filter)."""
+        if isinstance(value, str):
+            flags = 0
+            for name in value.split("|"):
+                scope, _, flag = name.strip().rpartition("::")
+                if scope != "ctkPathLineEdit" or flag not in self._FILTERS:
+                    raise NotStoodIn(f"{name.strip()!r} is not a ctkPathLineEdit::Filter")
+                flags |= self._FILTERS[flag]
+            value = flags
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SignatureError(f"ctkPathLineEdit.filters takes Filters, got {value!r}")
+        self._values["filters"] = value
 
     def _set_currentPath(self, value) -> None:
         value = str(value)

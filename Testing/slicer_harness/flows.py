@@ -355,3 +355,60 @@ def start(session: SlicerSession) -> SlicerSession:
     session.load_module(radiomics_module_path())
     session.start()
     return session
+
+
+@dataclass
+class ScreeningCase:
+    """A small saved screening model and a synthetic chest CT with its segments."""
+
+    model_dir: Path
+    ct_node: object
+    segmentation: object
+    masks: dict
+    muscle: object
+    truth: dict
+
+
+def screening_case(session: SlicerSession, folder: Path) -> ScreeningCase:
+    """A CI-sized saved model (as Testing/test_screening_mrml.py builds it: small DenseNet,
+    64² input of 3 mm pixels, untrained) and synthetic chest CT 0 at 2 mm with segments
+    ``T12``, ``L1`` and ``skeletal muscle`` (the label map's bodies and muscle)."""
+    from osteoimaging.mrml.segmentations import mask_to_segment, new_segmentation_node
+    from osteoimaging.mrml.volumes import volume_to_node
+    from osteoimaging.screening.model import ModelConfig, build_model, save_model
+    from osteoimaging.screening.prep import PrepParams
+    from osteoimaging.screening.synth import MUSCLE_LABEL, CohortSpec, synth_case
+
+    config = ModelConfig(architecture="small", threads=1)
+    prep = PrepParams(size_px=64, pixel_mm=3.0)
+    model_dir = save_model(folder, build_model(config, prep.channels), config, prep, {})
+    ct, labels, truth = synth_case(CohortSpec(scene_mm=2.0, inplane_mm=(1.8, 2.0)), 0)
+    ct_node = volume_to_node(ct, session.scene, "chest CT")
+    seg = new_segmentation_node(session.scene, "chest segments", ct_node)
+    masks = {"T12": ct.with_array(labels.array == 32), "L1": ct.with_array(labels.array == 31)}
+    muscle = ct.with_array(labels.array == MUSCLE_LABEL)
+    for name, mask in [*masks.items(), ("skeletal muscle", muscle)]:
+        mask_to_segment(mask, seg, name)
+    return ScreeningCase(model_dir, ct_node, seg, masks, muscle, truth)
+
+
+def view_state(session: SlicerSession) -> dict:
+    """What the slice views show and where (layers, opacity, slice geometry, layout)."""
+    import vtk
+
+    state = {"layout": session.app.layout_manager.layout}
+    for name in session.app.layout_manager.sliceViewNames():
+        logic = session.app.layout_manager.sliceWidget(name).sliceLogic()
+        composite, node = logic.GetSliceCompositeNode(), logic.GetSliceNode()
+        matrix = vtk.vtkMatrix4x4()
+        matrix.DeepCopy(node.GetSliceToRAS())
+        state[name] = {
+            "background": composite.GetBackgroundVolumeID(),
+            "foreground": composite.GetForegroundVolumeID(),
+            "label": composite.GetLabelVolumeID(),
+            "foreground_opacity": composite.GetForegroundOpacity(),
+            "slice_to_ras": [matrix.GetElement(r, c) for r in range(4) for c in range(4)],
+            "field_of_view": tuple(node.GetFieldOfView()),
+            "orientation": node.GetOrientation(),
+        }
+    return state
