@@ -12,7 +12,6 @@ installed the first time the section is opened, after the user agrees.
 
 import enum
 import importlib.util
-import json
 import logging
 import math
 import sys
@@ -537,12 +536,9 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
     # -- Opportunistic screening (chest CT) -------------------------------------------------
 
     def screeningModel(self, folder) -> dict:
-        """What the saved model says about itself (``model.json``; no torch needed): its
-        level (from the preparation parameters), architecture and cut-off. The cut-off is
-        the model's recorded ``cutoff.probability`` if it has one, else 0.5 (the two-class
-        softmax's decision)."""
+        """What the saved model says about itself, without torch
+        (:func:`osteoimaging.screening.model.read_model_info`), cached per file version."""
         from osteoimaging.screening import model as saved
-        from osteoimaging.screening.prep import PrepParams
 
         path = Path(folder) / saved.CONFIG_FILE
         try:
@@ -552,30 +548,10 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
                 _("no {file} in the model folder").format(file=saved.CONFIG_FILE), folder
             ) from exc
         cached = self._models.get(str(path))
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-            prep = PrepParams.from_dict(meta["prep"])
-            architecture = str(meta["config"]["architecture"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InputError(
-                _("not a saved screening model ({error})").format(error=exc), path
-            ) from exc
-        recorded = meta.get("cutoff")
-        if isinstance(recorded, dict) and isinstance(recorded.get("probability"), (int, float)):
-            cutoff = float(recorded["probability"])
-            source = str(recorded.get("method") or _("recorded with the model"))
-        else:
-            cutoff, source = 0.5, _("the model records no cut-off")
-        info = {
-            "level": prep.level,
-            "architecture": architecture,
-            "cutoff": cutoff,
-            "cutoff_source": source,
-        }
-        self._models[str(path)] = (stamp, info)
-        return info
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, saved.read_model_info(folder))
+            self._models[str(path)] = cached
+        return cached[1]
 
     def screeningSegmentation(self, p):
         """The chosen segmentation, else the OsteoImaging segmentation of the CT."""

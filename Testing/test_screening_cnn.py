@@ -166,6 +166,15 @@ def test_cli_prepare_train_apply_evaluate(tmp_path):
     )
     pred = pd.read_csv(model / "predictions.csv")
     assert set(pred["subset"]) == {"train", "validation", "test"}
+    # The operating point travels with the model: Youden's J on the validation cases.
+    from osteoimaging.screening.model import read_model_info
+    from osteoimaging.stats.roc import youden_cutoff
+
+    info = read_model_info(model)
+    val = pred[pred["subset"] == "validation"]
+    expected = youden_cutoff(val["osteoporosis"].to_numpy(), val["cnn_probability"].to_numpy())
+    assert info["cutoff"] == pytest.approx(expected["threshold"])
+    assert info["cutoff_source"] == "Youden's J on the validation cases"
     lines = (cohort / "manifest.csv").read_text().splitlines()
     (cohort / "few.csv").write_text("\n".join(lines[:4]) + "\n")
     assert main(["screen", "apply", str(model), str(cohort / "few.csv"), "--out", str(out)]) == 0

@@ -73,7 +73,7 @@ def test_first_use_packages_are_not_bundled_and_focal_needs_no_matplotlib():
         else set()
     )
     focal = {canonicalize_name(r.name) for r in module_requirements("FocalOsteoDefect")}
-    assert focal == {"numba", "jinja2"}
+    assert focal == {"numba", "jinja2", "torch", "monai"}
     assert "matplotlib" not in focal
     for module in MODULES:
         names = {canonicalize_name(r.name) for r in module_requirements(module)}

@@ -256,6 +256,36 @@ def save_model(out_dir, model, config: ModelConfig, prep: PrepParams, info: dict
     return out
 
 
+def read_model_info(model_dir) -> dict:
+    """What a saved model says about itself, read without torch (``model.json``): its level
+    (preparation parameters), architecture and operating point — the recorded
+    ``cutoff.probability`` (Youden's J on the validation cases, written by ``osteo screen
+    train``) or else 0.5, the two-class softmax's decision."""
+    folder = Path(model_dir)
+    path = folder / CONFIG_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        prep = PrepParams.from_dict(meta["prep"])
+        architecture = str(meta["config"]["architecture"])
+    except FileNotFoundError as exc:
+        raise InputError(f"no {CONFIG_FILE} in the model folder", folder) from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"not a saved screening model ({exc})", path) from exc
+    recorded = meta.get("cutoff")
+    if isinstance(recorded, dict) and isinstance(recorded.get("probability"), int | float):
+        cutoff = float(recorded["probability"])
+        source = str(recorded.get("method") or "recorded with the model")
+    else:
+        cutoff, source = 0.5, "the model records no cut-off"
+    return {
+        "level": prep.level,
+        "architecture": architecture,
+        "cutoff": cutoff,
+        "cutoff_source": source,
+        "meta": meta,
+    }
+
+
 def load_model(model_dir):
     """(model in eval mode, ModelConfig, PrepParams, metadata) from a saved model folder."""
     torch = require_torch()

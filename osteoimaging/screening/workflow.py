@@ -25,7 +25,7 @@ from osteoimaging.errors import InputError
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report, sub_progress
 from osteoimaging.screening.pipeline import ScreenParams, apply_to_case, screen_case
-from osteoimaging.stats.roc import auc_delong
+from osteoimaging.stats.roc import auc_delong, youden_cutoff
 from osteoimaging.stats.splits import stratified_split
 
 
@@ -144,6 +144,10 @@ def train_cohort(
     out = Path(out_dir)
     write_text(out / "predictions.csv", pred.to_csv(index=False))
     test_auc = auc_delong(y[idx["test"]], prob[idx["test"]])
+    # The operating point travels with the model: Youden's J on the validation cases (the
+    # test cases stay untouched for the reported AUC).
+    val = idx["validation"]
+    cutoff = youden_cutoff(y[val], prob[val]) if len(set(y[val].tolist())) == 2 else None
     counts = {s: {"n": len(i), "positives": int(y[i].sum())} for s, i in idx.items()}
     info = {
         "data": {
@@ -156,6 +160,13 @@ def train_cohort(
         "screen": params.to_dict(),
         "total_seconds": time.perf_counter() - t0,
     }
+    if cutoff is not None:
+        info["cutoff"] = {
+            "probability": cutoff["threshold"],
+            "method": "Youden's J on the validation cases",
+            "sensitivity": cutoff["sensitivity"],
+            "specificity": cutoff["specificity"],
+        }
     save_model(out, model, config, params.prep, info)
     training_png(history["epochs"], out / "training.png")
     report(progress, 1.0, "saved")
