@@ -106,7 +106,7 @@ def endplate_axis(
         axis=1,
     )
     # Index-axis gradient (per mm along i, j, k) → physical outward normal.
-    normals = -(g @ mask.direction.T)
+    normals = -np.einsum("nj,kj->nk", g, mask.direction)  # no BLAS threads: see Volume
     norms = np.linalg.norm(normals, axis=1)
     ok = norms > 1e-6
     normals, idx = normals[ok] / norms[ok, None], idx[ok]

@@ -58,7 +58,7 @@ def subregion_labels(roi: Volume, left_right: bool = False) -> tuple[np.ndarray,
     idx = np.argwhere(arr)
     pts = roi.index_to_physical(idx[:, ::-1].astype(float))
     axes = _oriented_axes(roi.direction)
-    q = pts @ axes  # coordinates along left, posterior, superior
+    q = np.einsum("nj,jk->nk", pts, axes)  # along left, posterior, superior (no BLAS: see Volume)
 
     def bins(values: np.ndarray, n: int) -> np.ndarray:
         lo, hi = float(values.min()), float(values.max())
@@ -87,14 +87,16 @@ def subregion_means(
 ) -> dict[str, dict[str, float]]:
     """``{region: {map: mean, map + "_n": voxels with a value}}`` plus ``"roi"`` for all."""
     labels, names = subregion_labels(roi, left_right)
+    inside = np.flatnonzero(labels)  # only the ROI's voxels are read (not the whole grid)
+    region = labels.ravel()[inside]
     out: dict[str, dict[str, float]] = {name: {} for name in [*names, "roi"]}
     for key, vol in maps.items():
         if vol.shape != roi.shape:
             raise InputError(f"map '{key}' is not on the ROI grid")
-        values = vol.array.astype(np.float64)
-        valid = np.isfinite(values) & (labels > 0)
-        sums = np.bincount(labels[valid], weights=values[valid], minlength=len(names) + 1)
-        counts = np.bincount(labels[valid], minlength=len(names) + 1)
+        values = np.asarray(vol.array).ravel()[inside].astype(np.float64)
+        valid = np.isfinite(values)
+        sums = np.bincount(region[valid], weights=values[valid], minlength=len(names) + 1)
+        counts = np.bincount(region[valid], minlength=len(names) + 1)
         for n, name in enumerate(names, start=1):
             out[name][key] = float(sums[n] / counts[n]) if counts[n] else float("nan")
             out[name][f"{key}_n"] = int(counts[n])
