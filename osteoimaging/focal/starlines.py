@@ -34,7 +34,7 @@ import numpy as np
 from osteoimaging.errors import InputError
 from osteoimaging.focal import starlines_numpy
 from osteoimaging.focal._jit import HAVE_NUMBA, NO_NUMBA_ENV, njit, prange, use_numba
-from osteoimaging.focal.parameters import FocalParameters
+from osteoimaging.focal.parameters import HALF_LEVEL_CODES, FocalParameters
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
 
@@ -115,18 +115,20 @@ def line_basis(d: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
 
 # -- numba kernels -------------------------------------------------------------------------
 @njit(cache=True)
-def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numba
+def profile_voids(p, min_depth, half_level, out_left, out_right, out_mid):  # pragma: no cover
     """Voids of profile ``p`` by the rules of :mod:`.profiles`; returns their count.
 
-    Crossing positions (sample units) go to ``out_left``/``out_right`` (length ≥ len(p)//2).
+    ``half_level`` is the code of the reading (:data:`~.parameters.HALF_LEVEL_CODES`).
+    Crossing positions and the minimum's position (sample units) go to ``out_left``,
+    ``out_right`` and ``out_mid`` (length ≥ len(p)//2).
     """
     n = p.shape[0]
     work = np.empty((4, n))
-    return _voids(p, min_depth, out_left, out_right, work)
+    return _voids(p, min_depth, half_level, out_left, out_right, out_mid, work)
 
 
 @njit(cache=True)
-def _voids(p, min_depth, out_left, out_right, work):  # pragma: no cover - numba
+def _voids(p, min_depth, half_level, out_left, out_right, out_mid, work):  # pragma: no cover
     """:func:`profile_voids` with a caller-owned workspace ``work`` (4 × ≥ len(p))."""
     n = p.shape[0]
     kind = work[0]
@@ -170,36 +172,72 @@ def _voids(p, min_depth, out_left, out_right, work):  # pragma: no cover - numba
                 stop[i] = stop[i + 2]
                 val[i] = val[i + 2]
             m -= 2
+    h_profile = 0.0
+    if half_level == 3:  # profile_extrema: highest maximum and lowest minimum
+        top = -np.inf
+        bottom = np.inf
+        for i in range(m):
+            if kind[i] == 1:
+                top = max(top, val[i])
+            elif kind[i] == -1:
+                bottom = min(bottom, val[i])
+        h_profile = 0.5 * (top + bottom)
     count = 0
     for j in range(1, m - 1):
         if kind[j] != -1:
             continue
         vmin = val[j]
-        h = 0.5 * (val[j - 1] + vmin)
+        if half_level == 0:  # each_side
+            h_left = 0.5 * (val[j - 1] + vmin)
+            h_right = 0.5 * (val[j + 1] + vmin)
+        elif half_level == 1:  # lower_ridge
+            h_left = 0.5 * (min(val[j - 1], val[j + 1]) + vmin)
+            h_right = h_left
+        elif half_level == 2:  # higher_ridge
+            h_left = 0.5 * (max(val[j - 1], val[j + 1]) + vmin)
+            h_right = h_left
+        else:
+            if not vmin < h_profile:
+                continue
+            h_left = h_profile
+            h_right = h_profile
+        # walk out from the minimum, never past the valley's ridges
         i = int(start[j]) - 1
-        while p[i] < h:
+        lim = int(stop[j - 1])
+        while i > lim and p[i] < h_left:
             i -= 1
-        out_left[count] = i + (p[i] - h) / (p[i] - p[i + 1])
-        h = 0.5 * (val[j + 1] + vmin)
+        if p[i] < h_left:
+            out_left[count] = i
+        else:
+            out_left[count] = i + (p[i] - h_left) / (p[i] - p[i + 1])
         i = int(stop[j]) + 1
-        while p[i] < h:
+        lim = int(start[j + 1])
+        while i < lim and p[i] < h_right:
             i += 1
-        out_right[count] = i - (p[i] - h) / (p[i] - p[i - 1])
+        if p[i] < h_right:
+            out_right[count] = i
+        else:
+            out_right[count] = i - (p[i] - h_right) / (p[i] - p[i - 1])
+        out_mid[count] = 0.5 * (start[j] + stop[j])
         count += 1
     return count
 
 
 @njit(cache=True)
 def _analyse_run(
-    p, offset, step_mm, tissue, min_depth, line_mode, o_l, o_r, o_w, o_loss, o_bmc, work
-):  # pragma: no cover
+    p, offset, step_mm, tissue, min_depth, half_level, half_width, line_mode, o_l, o_r, o_w,
+    o_loss, o_bmc, work
+):  # pragma: no cover  # fmt: skip
     """Voids of one inside-ROI run; write each sample's void values (lattice sample units).
 
-    ``work`` is a workspace of 6 rows × ≥ len(p) (no allocation per run)."""
+    ``half_width``: each sample gets the half width on its side of the valley's minimum
+    (the centre sample half the full width; "line": half the full width per void).
+    ``work`` is a workspace of 7 rows × ≥ len(p) (no allocation per run)."""
     n = p.shape[0]
     vl = work[4]
     vr = work[5]
-    nv = _voids(p, min_depth, vl, vr, work)
+    vm = work[6]
+    nv = _voids(p, min_depth, half_level, vl, vr, vm, work)
     sum_w = 0.0
     sum_loss = 0.0
     sum_bmc = 0.0
@@ -212,16 +250,25 @@ def _analyse_run(
         loss = acc / (i1 - i0 + 1)
         width = (vr[j] - vl[j]) * step_mm
         if line_mode:
-            sum_w += width
+            w = width * 0.5 if half_width else width
+            sum_w += w
             sum_loss += loss
-            sum_bmc += loss * width
+            sum_bmc += loss * w
         else:
             for i in range(i0, i1 + 1):
+                w = width
+                if half_width:
+                    if i < vm[j]:
+                        w = (vm[j] - vl[j]) * step_mm
+                    elif i > vm[j]:
+                        w = (vr[j] - vm[j]) * step_mm
+                    else:
+                        w = width * 0.5
                 o_l[i] = vl[j] + offset
                 o_r[i] = vr[j] + offset
-                o_w[i] = width
+                o_w[i] = w
                 o_loss[i] = loss
-                o_bmc[i] = loss * width
+                o_bmc[i] = loss * w
     if line_mode and nv > 0:
         for i in range(n):
             o_l[i] = -np.inf
@@ -259,7 +306,8 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tissue, min_depth,
-           line_mode, box_lo, box_hi, o_l, o_r, o_w, o_loss, o_bmc):  # fmt: skip
+           half_level, half_width, line_mode, box_lo, box_hi, o_l, o_r, o_w, o_loss,
+           o_bmc):  # fmt: skip
     """Sample and analyse every line of one orientation's lattice (parallel over planes).
 
     Each line is clipped to the box [box_lo, box_hi] (voxel coordinates x, y, z) around the
@@ -270,7 +318,7 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
     for k2 in prange(nv2):
         vals = np.empty(nu)
         inside = np.zeros(nu, np.bool_)
-        work = np.empty((6, nu))
+        work = np.empty((7, nu))
         base = np.empty(3)
         for k1 in range(nv1):
             t_lo = -np.inf
@@ -314,8 +362,8 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
                 s = k
                 while k < k_hi and inside[k]:
                     k += 1
-                _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
-                             o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
+                _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, half_level, half_width,
+                             line_mode, o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
                              o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k], work)  # fmt: skip
 
 
@@ -467,7 +515,8 @@ def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, p
     _trace(
         np.ascontiguousarray(bmd, dtype=np.float32), np.ascontiguousarray(roi, dtype=np.bool_),
         origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, params.sample_step_mm,
-        float(params.tissue_bmd), float(params.min_valley_depth), line_mode, box_lo, box_hi,
+        float(params.tissue_bmd), float(params.min_valley_depth),
+        HALF_LEVEL_CODES[params.half_level], params.width == "half", line_mode, box_lo, box_hi,
         o_l, o_r, o_w, o_loss, o_bmc,
     )  # fmt: skip
     _gather(
