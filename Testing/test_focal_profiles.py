@@ -187,6 +187,7 @@ def test_symmetric_valleys_are_the_same_in_every_reading(voids):
 
 
 def test_half_width_on_each_side_of_the_minimum():
+    """The discussion's "half-width distance between local maximum and minimum"."""
     (void,) = profiles.find_voids(np.asarray(ASYMMETRIC, float))
     left, right = 1 + 5 / 6, 5 - 10 / 14
     assert void.minimum == 3.0
@@ -202,39 +203,44 @@ def test_half_width_on_each_side_of_the_minimum():
 
 @pytest.mark.parametrize("line_mode", [False, True])
 @pytest.mark.parametrize("half_level", list(HALF_LEVEL_CODES))
-def test_fast_paths_write_each_samples_width(half_level, line_mode):
-    """Per sample of a run: ``_analyse_run`` (numba) and ``_chunk_entries`` (numpy) give
-    the half width of the sample's side, and full = left half + right half."""
+def test_fast_paths_write_each_samples_void(half_level, line_mode):
+    """Per sample of a run, ``_analyse_run`` (numba) and ``_chunk_entries`` (numpy) store
+    the void of the readable rules: crossings, minimum (for half widths, which each voxel
+    takes on its own side when it reads the sample), width; "line": the mean over voids."""
     from osteoimaging.focal import FocalParameters, starlines, starlines_numpy
 
     p = np.array([*LOW_MIDDLE_RIDGE, 5, 1, 1, 1, 9, 3], float)
     voids = profiles.find_voids(p, 0.0, half_level)
-    want = np.full(len(p), np.nan)
+    want = np.full((4, len(p)), np.nan)
     for v in voids:  # later voids win a shared sample
         for i in range(int(np.ceil(v.left)), int(np.floor(v.right)) + 1):
-            want[i] = v.half_width(0.3, i)
+            want[:, i] = (v.left + 7, v.right + 7, v.minimum + 7, v.width(0.3))
     for width in ("full", "half"):
         params = FocalParameters(half_level=half_level, width=width)
-        out = [np.full(len(p), np.nan) for _ in range(5)]
+        out = [np.full(len(p), np.nan) for _ in range(6)]  # l, r, m, w, loss, bmc
         starlines._analyse_run(
-            p, 0, 0.3, 1200.0, 0.0, HALF_LEVEL_CODES[half_level], width == "half", line_mode,
+            p, 7, 0.3, 1200.0, 0.0, HALF_LEVEL_CODES[half_level], width == "half", line_mode,
             *out, np.empty((7, len(p))),
         )  # fmt: skip
         entry, table = starlines_numpy._chunk_entries(
-            p, np.zeros(len(p), np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64),
-            params, line_mode,
+            p, np.zeros(len(p), np.int64), np.zeros(1, np.int64), np.full(1, 7), params,
+            line_mode,
         )  # fmt: skip
-        np_width = np.where(entry >= 0, table[2][np.maximum(entry, 0)], np.nan)
-        np.testing.assert_array_equal(np_width, out[2])
+        has = entry >= 0
+        np.testing.assert_array_equal(has, np.isfinite(out[3]))
+        for col in (0, 1, 3, 4, 5):  # left, right, width, loss, BMC loss
+            np.testing.assert_array_equal(table[col][entry[has]], out[col][has])
         if line_mode:
             scale = 0.5 if width == "half" else 1.0
             mean = np.mean([v.width(0.3) for v in voids]) * scale
-            assert out[2] == pytest.approx(np.full(len(p), mean))
-        elif width == "half":
-            np.testing.assert_allclose(out[2], want, rtol=1e-12)
-        else:
-            full = [v.width(0.3) for v in voids]
-            assert sorted(set(out[2][np.isfinite(out[2])])) == pytest.approx(sorted(set(full)))
+            assert out[3] == pytest.approx(np.full(len(p), mean))
+            continue
+        np.testing.assert_allclose(out[3], want[3], rtol=1e-12)
+        np.testing.assert_array_equal(out[0], want[0])
+        np.testing.assert_array_equal(out[1], want[1])
+        np.testing.assert_array_equal(table[2][entry[has]], want[2][has])
+        if width == "half":
+            np.testing.assert_array_equal(out[2], want[2])
 
 
 def test_readings_agree_on_random_profiles():

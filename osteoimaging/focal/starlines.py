@@ -225,13 +225,13 @@ def _voids(p, min_depth, half_level, out_left, out_right, out_mid, work):  # pra
 
 @njit(cache=True)
 def _analyse_run(
-    p, offset, step_mm, tissue, min_depth, half_level, half_width, line_mode, o_l, o_r, o_w,
-    o_loss, o_bmc, work
+    p, offset, step_mm, tissue, min_depth, half_level, half_width, line_mode, o_l, o_r, o_m,
+    o_w, o_loss, o_bmc, work
 ):  # pragma: no cover  # fmt: skip
     """Voids of one inside-ROI run; write each sample's void values (lattice sample units).
 
-    ``half_width``: each sample gets the half width on its side of the valley's minimum
-    (the centre sample half the full width; "line": half the full width per void).
+    ``half_width``: "local" writes the void's minimum to ``o_m`` as well (each voxel takes
+    the half width on its own side in ``_gather``); "line" uses half of each void's width.
     ``work`` is a workspace of 7 rows × ≥ len(p) (no allocation per run)."""
     n = p.shape[0]
     vl = work[4]
@@ -256,19 +256,13 @@ def _analyse_run(
             sum_bmc += loss * w
         else:
             for i in range(i0, i1 + 1):
-                w = width
-                if half_width:
-                    if i < vm[j]:
-                        w = (vm[j] - vl[j]) * step_mm
-                    elif i > vm[j]:
-                        w = (vr[j] - vm[j]) * step_mm
-                    else:
-                        w = width * 0.5
                 o_l[i] = vl[j] + offset
                 o_r[i] = vr[j] + offset
-                o_w[i] = w
+                o_w[i] = width
                 o_loss[i] = loss
-                o_bmc[i] = loss * w
+                o_bmc[i] = loss * width
+                if half_width:
+                    o_m[i] = vm[j] + offset
     if line_mode and nv > 0:
         for i in range(n):
             o_l[i] = -np.inf
@@ -306,15 +300,18 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tissue, min_depth,
-           half_level, half_width, line_mode, box_lo, box_hi, o_l, o_r, o_w, o_loss,
+           half_level, half_width, line_mode, box_lo, box_hi, o_l, o_r, o_m, o_w, o_loss,
            o_bmc):  # fmt: skip
     """Sample and analyse every line of one orientation's lattice (parallel over planes).
 
     Each line is clipped to the box [box_lo, box_hi] (voxel coordinates x, y, z) around the
     ROI; lines missing it are skipped and their outputs left unset: no ROI voxel reads them
-    (the box is grown by more than the distance from a voxel to its nearest line).
+    (the box is grown by more than the distance from a voxel to its nearest line). ``o_m``
+    (the voids' minima) is written only with ``half_width`` and "local" aggregation
+    (otherwise it may be a dummy of one element).
     """
     nz, ny, nx = roi.shape
+    minima = half_width and not line_mode  # o_m is a dummy otherwise
     for k2 in prange(nv2):
         vals = np.empty(nu)
         inside = np.zeros(nu, np.bool_)
@@ -341,6 +338,8 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
             sx, sy, sz = du * d[0], du * d[1], du * d[2]
             for k in range(k_lo, k_hi):
                 o_l[k2, k1, k] = np.nan
+                if minima:
+                    o_m[k2, k1, k] = np.nan
                 o_r[k2, k1, k] = np.nan
                 o_w[k2, k1, k] = np.nan
                 o_loss[k2, k1, k] = np.nan
@@ -362,15 +361,21 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
                 s = k
                 while k < k_hi and inside[k]:
                     k += 1
+                om = o_m[k2, k1, s:k] if minima else o_m[0, 0, 0:0]
                 _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, half_level, half_width,
-                             line_mode, o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
-                             o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k], work)  # fmt: skip
+                             line_mode, o_l[k2, k1, s:k], o_r[k2, k1, s:k], om,
+                             o_w[k2, k1, s:k], o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k],
+                             work)  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
-def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, o_l, o_r, o_w, o_loss,
-            o_bmc, s_w, s_loss, s_bmc, count):  # pragma: no cover - numba  # fmt: skip
-    """Each voxel reads the void values of its nearest line at its own position on it."""
+def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, half_width, step_mm,
+            o_l, o_r, o_m, o_w, o_loss, o_bmc, s_w, s_loss, s_bmc,
+            count):  # pragma: no cover - numba  # fmt: skip
+    """Each voxel reads the void values of its nearest line at its own position on it.
+
+    ``half_width`` ("local" only): the voxel's width is the half width on its own side of
+    the void's minimum (``o_m``; half the full width exactly at it), BMC loss loss × that."""
     nv2, nv1, nu = o_w.shape
     for i in prange(coords.shape[0]):
         rx = coords[i, 0] - origin[0]
@@ -396,9 +401,20 @@ def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, o_l, o
         k0 = math.floor(u)
         for k in range(k0, k0 + 2):
             if 0 <= k < nu and o_l[k2, k1, k] <= u <= o_r[k2, k1, k]:
-                s_w[i] += o_w[k2, k1, k]
+                if half_width:
+                    m = o_m[k2, k1, k]
+                    if u < m:
+                        w = (m - o_l[k2, k1, k]) * step_mm
+                    elif u > m:
+                        w = (o_r[k2, k1, k] - m) * step_mm
+                    else:
+                        w = (o_r[k2, k1, k] - o_l[k2, k1, k]) * step_mm * 0.5
+                    s_w[i] += w
+                    s_bmc[i] += o_loss[k2, k1, k] * w
+                else:
+                    s_w[i] += o_w[k2, k1, k]
+                    s_bmc[i] += o_bmc[k2, k1, k]
                 s_loss[i] += o_loss[k2, k1, k]
-                s_bmc[i] += o_bmc[k2, k1, k]
                 count[i] += 1
                 break
 
@@ -505,6 +521,8 @@ def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, p
     nv2, nv1, nu = shape
     # Filled (NaN, then void values) line by line inside the parallel kernel.
     o_l = np.empty(shape)
+    half_width = params.width == "half" and params.aggregation == "local"
+    o_m = np.empty(shape if half_width else (1, 1, 1))
     o_r = np.empty(shape)
     o_w = np.empty(shape, np.float32)
     o_loss = np.empty(shape, np.float32)
@@ -517,11 +535,12 @@ def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, p
         origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, params.sample_step_mm,
         float(params.tissue_bmd), float(params.min_valley_depth),
         HALF_LEVEL_CODES[params.half_level], params.width == "half", line_mode, box_lo, box_hi,
-        o_l, o_r, o_w, o_loss, o_bmc,
+        o_l, o_r, o_m, o_w, o_loss, o_bmc,
     )  # fmt: skip
     _gather(
-        coords, origin, d, n1, n2, du, dv1, dv2, line_mode, params.line_phases, o_l, o_r, o_w,
-        o_loss, o_bmc, sums.width, sums.bmd_loss, sums.bmc_loss, sums.count,
+        coords, origin, d, n1, n2, du, dv1, dv2, line_mode, params.line_phases, half_width,
+        params.sample_step_mm, o_l, o_r, o_m, o_w, o_loss, o_bmc, sums.width, sums.bmd_loss,
+        sums.bmc_loss, sums.count,
     )  # fmt: skip
 
 

@@ -323,14 +323,12 @@ def voids_of_profiles(
 def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
     """Void values of the runs of one chunk and the entry each sample reads (−1: none).
 
-    Entries are voids ("local": left/right crossing in lattice sample units; with
-    ``width="half"`` three per void: samples left of, at and right of its minimum) or runs
-    with at least one void ("line": ±inf, means over the run's voids), as ``_analyse_run``
-    writes them."""
+    Entries are voids ("local": left/right crossing and minimum in lattice sample units)
+    or runs with at least one void ("line": ±inf, NaN, means over the run's voids), as
+    ``_analyse_run`` writes them."""
     run, left, right, mid = find_voids(
         p, run_of, run_first, params.min_valley_depth, HALF_LEVEL_CODES[params.half_level]
     )
-    half = params.width == "half"
     step_mm = params.sample_step_mm
     tissue = float(params.tissue_bmd)
     rs = run_first[run]
@@ -341,7 +339,7 @@ def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
     width = (right - left) * step_mm
     sample_entry = np.full(len(p), -1, np.int64)
     if line_mode:
-        if half:
+        if params.width == "half":
             width = width * 0.5
         n_runs = len(run_first)
         nv = np.bincount(run, minlength=n_runs)
@@ -353,28 +351,19 @@ def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
         entry_of_run[has] = np.arange(len(has))
         sample_entry = entry_of_run[run_of]
         inf = np.full(len(has), np.inf)
-        return sample_entry, (-inf, inf, *(s / nvh for s in sums))
+        return sample_entry, (-inf, inf, np.full(len(has), np.nan), *(s / nvh for s in sums))
     # Each void's samples i0 … i1 (consecutive voids share at most a ridge sample: the
     # later one wins, as the kernel writes voids left to right).
     shift = rs + i0 - (np.cumsum(n_in) - n_in)
     g = np.arange(int(n_in.sum()), dtype=np.int64) + np.repeat(shift, n_in)
     void = np.repeat(np.arange(len(run), dtype=np.int64), n_in)
-    if half:  # entry 3·void + (0 left of the minimum, 1 at it, 2 right of it)
-        local = g - rs[void]
-        m = mid[void]
-        void = 3 * void + np.where(local < m, 0, np.where(local > m, 2, 1))
     if g.size and np.all(g[1:] >= g[:-1]):
         last = np.r_[g[1:] != g[:-1], True]
         sample_entry[g[last]] = void[last]
     else:
         np.maximum.at(sample_entry, g, void)
     offset = run_offset[run]
-    lo, hi = left + offset, right + offset
-    if half:
-        width = np.stack([(mid - left) * step_mm, width * 0.5, (right - mid) * step_mm], 1)
-        width = width.ravel()
-        lo, hi, loss = (np.repeat(a, 3) for a in (lo, hi, loss))
-    return sample_entry, (lo, hi, width, loss, loss * width)
+    return sample_entry, (left + offset, right + offset, mid + offset, width, loss, loss * width)
 
 
 # -- one lattice ---------------------------------------------------------------------------
@@ -424,19 +413,23 @@ def trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, pa
         tables.append(table)
     if not n_entries:
         return
-    lo, hi, w, loss, bmc = (np.concatenate(col) for col in zip(*tables, strict=True))
+    lo, hi, mid, w, loss, bmc = (np.concatenate(col) for col in zip(*tables, strict=True))
     w, loss, bmc = (a.astype(np.float32) for a in (w, loss, bmc))
+    half = params.sample_step_mm if params.width == "half" and not line_mode else None
     _gather(coords, origin, axes, steps, shape, line_mode, params.line_phases,
-            (k_lo, k_hi, win_first, entry), (lo, hi, w, loss, bmc), sums)  # fmt: skip
+            (k_lo, k_hi, win_first, entry), (lo, hi, mid, w, loss, bmc), sums,
+            half)  # fmt: skip
 
 
-def _gather(coords, origin, axes, steps, shape, line_mode, n_phases, lattice, table, sums):
-    """``_gather``: each voxel reads the entry of its nearest line at its own position."""
+def _gather(coords, origin, axes, steps, shape, line_mode, n_phases, lattice, table, sums,
+            half_step_mm=None):  # fmt: skip
+    """``_gather``: each voxel reads the entry of its nearest line at its own position;
+    ``half_step_mm`` (the sample step): half widths on the voxel's side of the minimum."""
     d, n1, n2 = axes
     du, dv1, dv2 = steps
     nv2, nv1, _ = shape
     k_lo, k_hi, win_first, entry = lattice
-    lo, hi, w, loss, bmc = table
+    lo, hi, mid, w, loss, bmc = table
     rx = coords[:, 0] - origin[0]
     ry = coords[:, 1] - origin[1]
     rz = coords[:, 2] - origin[2]
@@ -474,7 +467,20 @@ def _gather(coords, origin, axes, steps, shape, line_mode, n_phases, lattice, ta
         safe = np.maximum(e1, 0)
         second = (e1 >= 0) & (lo[safe] <= u[rest]) & (u[rest] <= hi[safe])
         got = np.concatenate([vox[first], vox[rest[second]]])
+        at = np.concatenate([u[first], u[rest[second]]])
         e = np.concatenate([e[first], e1[second]])
+        if half_step_mm is not None:
+            m, a, b = mid[e], lo[e], hi[e]
+            hw = np.where(
+                at < m,
+                (m - a) * half_step_mm,
+                np.where(at > m, (b - m) * half_step_mm, (b - a) * half_step_mm * 0.5),
+            )
+            sums.width[got] += hw
+            sums.bmd_loss[got] += loss[e]
+            sums.bmc_loss[got] += loss[e] * hw
+            sums.count[got] += 1
+            return
     sums.width[got] += w[e]
     sums.bmd_loss[got] += loss[e]
     sums.bmc_loss[got] += bmc[e]
