@@ -1,8 +1,9 @@
 """Star-line analysis, fast path (steps 6–9 of Li et al., JOR Spine 2022;5:e1195).
 
-Li et al. sample intensity profiles along star lines every 12° in each axial slice; every
-ROI voxel gets the intercept width and focal BMD loss of the bone void it lies in,
-averaged over orientations (issue 3's summary of the method; ``docs/method.md``).
+Li et al. sample intensity profiles along star lines rotated by 12° in the cross-sectional
+(axial) image, the centroid "glided voxel-by-voxel within the ROI"; every ROI voxel gets the
+intercept width and focal BMD loss of the bone void it lies in, "averaged" over orientations
+(section 2.3.3 of the paper; our reading in ``docs/method.md``).
 
 Instead of sampling one profile per voxel and orientation (the paper's 2.68 min per
 vertebra), each orientation is traced once as a lattice of parallel lines: lines along
