@@ -4,8 +4,10 @@
 For every ROI voxel and every orientation: the line through the voxel centre, sampled
 every ``sample_step`` both ways by trilinear interpolation (``scipy.ndimage.map_coordinates``,
 order 1), kept while the samples' nearest voxel is in the ROI (the run containing the
-centre); voids by :func:`osteoimaging.focal.profiles.find_voids`; the void containing the
-centre (offset 0) gives the values ("local"), or the mean over all voids ("line").
+centre); voids by :func:`osteoimaging.focal.profiles.find_voids` (``half_level``); the void
+containing the centre (offset 0) gives the values ("local"; ``width="half"``: the half width
+on the centre's side of the minimum), or the mean over all voids ("line"; half widths: half
+of each void's width).
 Used by the agreement tests and by ``bench/bench_focal.py``.
 """
 
@@ -69,17 +71,18 @@ def voxel_orientation_values(
     profile = ndi.map_coordinates(
         bmd.astype(np.float64), [pts[:, 2], pts[:, 1], pts[:, 0]], order=1, mode="nearest"
     )
-    voids = profiles.find_voids(profile, params.min_valley_depth)
+    voids = profiles.find_voids(profile, params.min_valley_depth, params.half_level)
+    scale = 0.5 if params.width == "half" else 1.0
     if params.aggregation == "line":
         if not voids:
             return None
-        w = [v.width(params.sample_step_mm) for v in voids]
+        w = [v.width(params.sample_step_mm) * scale for v in voids]
         loss = [v.bmd_loss(profile, params.tissue_bmd) for v in voids]
         return float(np.mean(w)), float(np.mean(loss)), float(np.mean(np.multiply(w, loss)))
     void = profiles.void_at(voids, c - lo)
     if void is None:
         return None
-    w = void.width(params.sample_step_mm)
+    w = void.width_at(params.sample_step_mm, c - lo, params.width)
     loss = void.bmd_loss(profile, params.tissue_bmd)
     return w, loss, w * loss
 

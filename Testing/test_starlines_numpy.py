@@ -30,6 +30,7 @@ from osteoimaging.focal import FocalParameters, measure_focal, profiles, starlin
 from osteoimaging.focal import starlines as sl
 from osteoimaging.focal._jit import HAVE_NUMBA, NO_NUMBA_ENV
 from osteoimaging.focal.filters import smooth
+from osteoimaging.focal.parameters import HALF_LEVELS, WIDTHS
 from osteoimaging.volume import Volume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +78,7 @@ HAND_PROFILES = [
 
 @pytest.mark.parametrize("depth", [0.0, 1.5, 2.0, 4.0, 9.5])
 def test_hand_profiles_equal_the_readable_rules(depth):
-    got = starlines_numpy.voids_of_profiles(HAND_PROFILES, depth)
+    got = [[v[:2] for v in vs] for vs in starlines_numpy.voids_of_profiles(HAND_PROFILES, depth)]
     assert got == [_rules(p, depth) for p in HAND_PROFILES]
     if depth == 2.0:  # the ripple 1-2-1 merges into one void between the 10s
         assert got[5] == [(1.5, 4.5)]
@@ -89,7 +90,7 @@ def test_random_profiles_equal_the_readable_rules():
     batch = [np.round(rng.normal(size=rng.integers(0, 40)) * 3) for _ in range(600)]
     batch += [np.round(np.cumsum(rng.normal(size=60)) * 2) for _ in range(100)]  # walks
     for depth in (0.0, 1.5, 4.0, 10.0):
-        got = starlines_numpy.voids_of_profiles(batch, depth)
+        got = [[v[:2] for v in vs] for vs in starlines_numpy.voids_of_profiles(batch, depth)]
         assert got == [_rules(p, depth) for p in batch]
     assert sum(map(len, starlines_numpy.voids_of_profiles(batch, 1.5))) > 500
 
@@ -159,6 +160,53 @@ def test_volumes_numpy_equals_numba_for_every_option(volume, mode, aggregation, 
 
 
 @needs_numba
+@pytest.mark.parametrize("volume", VOLUMES)
+@pytest.mark.parametrize("aggregation", ["local", "line"])
+@pytest.mark.parametrize("half_level", HALF_LEVELS)
+@pytest.mark.parametrize("width", WIDTHS)
+def test_volumes_numpy_equals_numba_for_every_reading(volume, aggregation, half_level, width):
+    """The readings of the half level and of the width, each with both aggregations on
+    every volume; mode, depth and phases rotate through their values across the grid."""
+    bmd, roi = VOLUMES[volume]
+    k = HALF_LEVELS.index(half_level) + len(HALF_LEVELS) * WIDTHS.index(width)
+    params = FocalParameters(
+        mode=("2d", "3d")[k % 2],
+        aggregation=aggregation,
+        min_valley_depth=(0.0, 120.0)[(k // 2) % 2],
+        line_phases=1 + k % 3,
+        angle_step_deg=30.0 if k % 2 == 0 else 45.0,
+        line_spacing_mm=0.15 if k % 3 == 1 else 0.3,
+        sample_step_mm=0.3 if k % 3 != 2 else 0.2,
+        half_level=half_level,
+        width=width,
+    )
+    a, b = _both(bmd.astype(np.float32), roi, params)
+    _assert_same(a, b)
+    assert a.count.sum() > 0
+
+
+@needs_numba
+@pytest.mark.parametrize("half_level", HALF_LEVELS[1:])
+def test_vertebra_phantom_readings_numpy_equals_numba(vertebra, half_level):
+    a, b = _both(*vertebra, FocalParameters(half_level=half_level, width="half"))
+    _assert_same(a, b)
+    assert (a.count > 0).mean() > 0.3
+
+
+@pytest.mark.parametrize("half_level", HALF_LEVELS)
+def test_hand_profiles_equal_the_readable_rules_for_every_reading(half_level):
+    code = HALF_LEVELS.index(half_level)
+    for depth in (0.0, 2.0):
+        got = starlines_numpy.voids_of_profiles(HAND_PROFILES, depth, code)
+        want = [
+            [(v.left, v.right, v.minimum) for v in profiles.find_voids(np.asarray(p, float),
+                                                                       depth, half_level)]
+            for p in HAND_PROFILES
+        ]  # fmt: skip
+        assert got == want
+
+
+@needs_numba
 def test_trace_orientation_and_float64_input(vertebra):
     """One oblique orientation called directly, on a float64 image (converted alike)."""
     bmd, roi = vertebra
@@ -199,7 +247,7 @@ def test_numpy_module_does_not_import_numba():
     tree = ast.parse((ROOT / "osteoimaging/focal/starlines_numpy.py").read_text("utf-8"))
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert names <= {"__future__", "numpy"}, names
+    assert names <= {"__future__", "numpy", "osteoimaging.focal.parameters"}, names
 
 
 # -- measure_focal where numba cannot be imported ------------------------------------------

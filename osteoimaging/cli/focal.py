@@ -13,7 +13,14 @@ from pathlib import Path
 
 from osteoimaging.cli.args import parse_point
 from osteoimaging.errors import InputError
-from osteoimaging.focal.parameters import AGGREGATIONS, MASK_RESAMPLING, MODES, FocalParameters
+from osteoimaging.focal.parameters import (
+    AGGREGATIONS,
+    HALF_LEVELS,
+    MASK_RESAMPLING,
+    MODES,
+    WIDTHS,
+    FocalParameters,
+)
 
 #: (option, FocalParameters field, type, help) of every method parameter on the command line.
 PARAMETER_OPTIONS = (
@@ -37,6 +44,20 @@ CHOICE_OPTIONS = (
     ),
     ("--mode", "mode", MODES, "star lines per axial slice (2d) or over a hemisphere (3d)"),
     ("--mask-resampling", "mask_resampling", MASK_RESAMPLING, "mask onto the analysis grid"),
+    (
+        "--half-level",
+        "half_level",
+        HALF_LEVELS,
+        "which maxima set a void's level ½(max + min): each side's own ridge, the lower or "
+        "higher ridge, or the profile's extremes",
+    ),
+    (
+        "--width",
+        "width",
+        WIDTHS,
+        "intercept width: between the two half-level crossings, or the half width on the "
+        "voxel's side of the valley's minimum",
+    ),
 )
 
 

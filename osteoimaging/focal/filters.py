@@ -1,10 +1,12 @@
 """Step 3: smoothing before the star-line analysis.
 
-Li et al. 2022, as quoted in issue 3: "unsharp masking… in brief, Gaussian filtering with a
-sigma of 0.3 mm".
-We apply exactly that Gaussian by default; ``unsharp_amount`` a > 0 gives the classic
-unsharp mask I + a·(I − G_σ*I) instead (Gonzalez & Woods, *Digital Image Processing*,
-§3.6.3) for users who read the paper's wording literally.
+Li et al., JOR Spine 2022;5(1):e1195, section 2.3.3: "an unsharp masking filtering was
+performed to enhance the signal-to-noise ratio. In brief, Gaussian filtering with a sigma
+of 0.3 mm was applied to the resized image to reduce the high-frequency noises."
+We apply exactly that Gaussian by default (the one operation the paper specifies, and the
+one that serves its stated purpose; ``docs/method.md``, "Unsharp masking");
+``unsharp_amount`` a > 0 gives the classic unsharp mask I + a·(I − G_σ*I) instead
+(Gonzalez & Woods, *Digital Image Processing*, §3.6.3), whose amount the paper does not give.
 """
 
 from __future__ import annotations

@@ -14,6 +14,13 @@ from osteoimaging.errors import InputError
 AGGREGATIONS = ("local", "line")
 MODES = ("2d", "3d")
 MASK_RESAMPLING = ("nearest", "distance")
+#: Readings of the paper's half level "0.5 × (maxima + minima)" (section 2.3.3); the first
+#: is the default. Codes 0, 1, 2, 3 in the kernels (:data:`HALF_LEVEL_CODES`).
+HALF_LEVELS = ("each_side", "lower_ridge", "higher_ridge", "profile_extrema")
+#: Readings of the intercept width: the full width between the two half-level crossings
+#: (Eq. 1) or the half width on the voxel's side (the discussion's "half-width distance").
+WIDTHS = ("full", "half")
+HALF_LEVEL_CODES = {name: code for code, name in enumerate(HALF_LEVELS)}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,15 @@ class FocalParameters:
       voxel reads the copy whose samples are in phase with its centre).
     * ``min_valley_depth`` ridge–valley pairs shallower than this (BMD units) are merged
       away before voids are found (step 7).
+    * ``half_level`` which maxima and minima set the level of "0.5 × (maxima + minima)"
+      (section 2.3.3 of the paper): ``"each_side"`` each side of a valley against its own
+      ridge; ``"lower_ridge"`` / ``"higher_ridge"`` one level from the lower / higher of
+      the valley's two ridges; ``"profile_extrema"`` one level per profile from its highest
+      maximum and lowest minimum. A void never extends past its valley's ridges (step 7).
+    * ``width`` ``"full"``: intercept width = right − left crossing (Eq. 1); ``"half"``:
+      the distance from the valley's minimum to the crossing on the voxel's side (the
+      discussion's "half-width distance between local maximum and minimum"); focal BMC
+      loss follows the chosen width (step 8).
     * ``aggregation`` ``"local"``: the void containing the voxel; ``"line"``: the mean over
       all voids on the voxel's line (step 9).
     * ``tissue_bmd`` density of intact bone tissue for focal BMD loss (step 8).
@@ -52,6 +68,8 @@ class FocalParameters:
     mask_resampling: str = "nearest"
     line_spacing_mm: float = 0.15
     line_phases: int = 2
+    half_level: str = "each_side"
+    width: str = "full"
 
     def __post_init__(self) -> None:
         positive = (
@@ -80,6 +98,8 @@ class FocalParameters:
             ("aggregation", AGGREGATIONS),
             ("mode", MODES),
             ("mask_resampling", MASK_RESAMPLING),
+            ("half_level", HALF_LEVELS),
+            ("width", WIDTHS),
         ):
             if getattr(self, name) not in allowed:
                 raise InputError(

@@ -1,8 +1,9 @@
 """Star-line analysis, fast path (steps 6–9 of Li et al., JOR Spine 2022;5:e1195).
 
-Li et al. sample intensity profiles along star lines every 12° in each axial slice; every
-ROI voxel gets the intercept width and focal BMD loss of the bone void it lies in,
-averaged over orientations (issue 3's summary of the method; ``docs/method.md``).
+Li et al. sample intensity profiles along star lines rotated by 12° in the cross-sectional
+(axial) image, the centroid "glided voxel-by-voxel within the ROI"; every ROI voxel gets the
+intercept width and focal BMD loss of the bone void it lies in, "averaged" over orientations
+(section 2.3.3 of the paper; our reading in ``docs/method.md``).
 
 Instead of sampling one profile per voxel and orientation (the paper's 2.68 min per
 vertebra), each orientation is traced once as a lattice of parallel lines: lines along
@@ -34,7 +35,7 @@ import numpy as np
 from osteoimaging.errors import InputError
 from osteoimaging.focal import starlines_numpy
 from osteoimaging.focal._jit import HAVE_NUMBA, NO_NUMBA_ENV, njit, prange, use_numba
-from osteoimaging.focal.parameters import FocalParameters
+from osteoimaging.focal.parameters import HALF_LEVEL_CODES, FocalParameters
 from osteoimaging.log import logger
 from osteoimaging.progress import ProgressCallback, report
 
@@ -115,18 +116,20 @@ def line_basis(d: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
 
 # -- numba kernels -------------------------------------------------------------------------
 @njit(cache=True)
-def profile_voids(p, min_depth, out_left, out_right):  # pragma: no cover - numba
+def profile_voids(p, min_depth, half_level, out_left, out_right, out_mid):  # pragma: no cover
     """Voids of profile ``p`` by the rules of :mod:`.profiles`; returns their count.
 
-    Crossing positions (sample units) go to ``out_left``/``out_right`` (length ≥ len(p)//2).
+    ``half_level`` is the code of the reading (:data:`~.parameters.HALF_LEVEL_CODES`).
+    Crossing positions and the minimum's position (sample units) go to ``out_left``,
+    ``out_right`` and ``out_mid`` (length ≥ len(p)//2).
     """
     n = p.shape[0]
     work = np.empty((4, n))
-    return _voids(p, min_depth, out_left, out_right, work)
+    return _voids(p, min_depth, half_level, out_left, out_right, out_mid, work)
 
 
 @njit(cache=True)
-def _voids(p, min_depth, out_left, out_right, work):  # pragma: no cover - numba
+def _voids(p, min_depth, half_level, out_left, out_right, out_mid, work):  # pragma: no cover
     """:func:`profile_voids` with a caller-owned workspace ``work`` (4 × ≥ len(p))."""
     n = p.shape[0]
     kind = work[0]
@@ -170,36 +173,72 @@ def _voids(p, min_depth, out_left, out_right, work):  # pragma: no cover - numba
                 stop[i] = stop[i + 2]
                 val[i] = val[i + 2]
             m -= 2
+    h_profile = 0.0
+    if half_level == 3:  # profile_extrema: highest maximum and lowest minimum
+        top = -np.inf
+        bottom = np.inf
+        for i in range(m):
+            if kind[i] == 1:
+                top = max(top, val[i])
+            elif kind[i] == -1:
+                bottom = min(bottom, val[i])
+        h_profile = 0.5 * (top + bottom)
     count = 0
     for j in range(1, m - 1):
         if kind[j] != -1:
             continue
         vmin = val[j]
-        h = 0.5 * (val[j - 1] + vmin)
+        if half_level == 0:  # each_side
+            h_left = 0.5 * (val[j - 1] + vmin)
+            h_right = 0.5 * (val[j + 1] + vmin)
+        elif half_level == 1:  # lower_ridge
+            h_left = 0.5 * (min(val[j - 1], val[j + 1]) + vmin)
+            h_right = h_left
+        elif half_level == 2:  # higher_ridge
+            h_left = 0.5 * (max(val[j - 1], val[j + 1]) + vmin)
+            h_right = h_left
+        else:
+            if not vmin < h_profile:
+                continue
+            h_left = h_profile
+            h_right = h_profile
+        # walk out from the minimum, never past the valley's ridges
         i = int(start[j]) - 1
-        while p[i] < h:
+        lim = int(stop[j - 1])
+        while i > lim and p[i] < h_left:
             i -= 1
-        out_left[count] = i + (p[i] - h) / (p[i] - p[i + 1])
-        h = 0.5 * (val[j + 1] + vmin)
+        if p[i] < h_left:
+            out_left[count] = i
+        else:
+            out_left[count] = i + (p[i] - h_left) / (p[i] - p[i + 1])
         i = int(stop[j]) + 1
-        while p[i] < h:
+        lim = int(start[j + 1])
+        while i < lim and p[i] < h_right:
             i += 1
-        out_right[count] = i - (p[i] - h) / (p[i] - p[i - 1])
+        if p[i] < h_right:
+            out_right[count] = i
+        else:
+            out_right[count] = i - (p[i] - h_right) / (p[i] - p[i - 1])
+        out_mid[count] = 0.5 * (start[j] + stop[j])
         count += 1
     return count
 
 
 @njit(cache=True)
 def _analyse_run(
-    p, offset, step_mm, tissue, min_depth, line_mode, o_l, o_r, o_w, o_loss, o_bmc, work
-):  # pragma: no cover
+    p, offset, step_mm, tissue, min_depth, half_level, half_width, line_mode, o_l, o_r, o_m,
+    o_w, o_loss, o_bmc, work
+):  # pragma: no cover  # fmt: skip
     """Voids of one inside-ROI run; write each sample's void values (lattice sample units).
 
-    ``work`` is a workspace of 6 rows × ≥ len(p) (no allocation per run)."""
+    ``half_width``: "local" writes the void's minimum to ``o_m`` as well (each voxel takes
+    the half width on its own side in ``_gather``); "line" uses half of each void's width.
+    ``work`` is a workspace of 7 rows × ≥ len(p) (no allocation per run)."""
     n = p.shape[0]
     vl = work[4]
     vr = work[5]
-    nv = _voids(p, min_depth, vl, vr, work)
+    vm = work[6]
+    nv = _voids(p, min_depth, half_level, vl, vr, vm, work)
     sum_w = 0.0
     sum_loss = 0.0
     sum_bmc = 0.0
@@ -212,9 +251,10 @@ def _analyse_run(
         loss = acc / (i1 - i0 + 1)
         width = (vr[j] - vl[j]) * step_mm
         if line_mode:
-            sum_w += width
+            w = width * 0.5 if half_width else width
+            sum_w += w
             sum_loss += loss
-            sum_bmc += loss * width
+            sum_bmc += loss * w
         else:
             for i in range(i0, i1 + 1):
                 o_l[i] = vl[j] + offset
@@ -222,6 +262,8 @@ def _analyse_run(
                 o_w[i] = width
                 o_loss[i] = loss
                 o_bmc[i] = loss * width
+                if half_width:
+                    o_m[i] = vm[j] + offset
     if line_mode and nv > 0:
         for i in range(n):
             o_l[i] = -np.inf
@@ -259,18 +301,22 @@ def _trilinear(a, x, y, z):  # pragma: no cover - numba
 
 @njit(parallel=True, cache=True)
 def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tissue, min_depth,
-           line_mode, box_lo, box_hi, o_l, o_r, o_w, o_loss, o_bmc):  # fmt: skip
+           half_level, half_width, line_mode, box_lo, box_hi, o_l, o_r, o_m, o_w, o_loss,
+           o_bmc):  # fmt: skip
     """Sample and analyse every line of one orientation's lattice (parallel over planes).
 
     Each line is clipped to the box [box_lo, box_hi] (voxel coordinates x, y, z) around the
     ROI; lines missing it are skipped and their outputs left unset: no ROI voxel reads them
-    (the box is grown by more than the distance from a voxel to its nearest line).
+    (the box is grown by more than the distance from a voxel to its nearest line). ``o_m``
+    (the voids' minima) is written only with ``half_width`` and "local" aggregation
+    (otherwise it may be a dummy of one element).
     """
     nz, ny, nx = roi.shape
+    minima = half_width and not line_mode  # o_m is a dummy otherwise
     for k2 in prange(nv2):
         vals = np.empty(nu)
         inside = np.zeros(nu, np.bool_)
-        work = np.empty((6, nu))
+        work = np.empty((7, nu))
         base = np.empty(3)
         for k1 in range(nv1):
             t_lo = -np.inf
@@ -293,6 +339,8 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
             sx, sy, sz = du * d[0], du * d[1], du * d[2]
             for k in range(k_lo, k_hi):
                 o_l[k2, k1, k] = np.nan
+                if minima:
+                    o_m[k2, k1, k] = np.nan
                 o_r[k2, k1, k] = np.nan
                 o_w[k2, k1, k] = np.nan
                 o_loss[k2, k1, k] = np.nan
@@ -314,15 +362,21 @@ def _trace(bmd, roi, origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, step_mm, tis
                 s = k
                 while k < k_hi and inside[k]:
                     k += 1
-                _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, line_mode,
-                             o_l[k2, k1, s:k], o_r[k2, k1, s:k], o_w[k2, k1, s:k],
-                             o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k], work)  # fmt: skip
+                om = o_m[k2, k1, s:k] if minima else o_m[0, 0, 0:0]
+                _analyse_run(vals[s:k], s, step_mm, tissue, min_depth, half_level, half_width,
+                             line_mode, o_l[k2, k1, s:k], o_r[k2, k1, s:k], om,
+                             o_w[k2, k1, s:k], o_loss[k2, k1, s:k], o_bmc[k2, k1, s:k],
+                             work)  # fmt: skip
 
 
 @njit(parallel=True, cache=True)
-def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, o_l, o_r, o_w, o_loss,
-            o_bmc, s_w, s_loss, s_bmc, count):  # pragma: no cover - numba  # fmt: skip
-    """Each voxel reads the void values of its nearest line at its own position on it."""
+def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, half_width, step_mm,
+            o_l, o_r, o_m, o_w, o_loss, o_bmc, s_w, s_loss, s_bmc,
+            count):  # pragma: no cover - numba  # fmt: skip
+    """Each voxel reads the void values of its nearest line at its own position on it.
+
+    ``half_width`` ("local" only): the voxel's width is the half width on its own side of
+    the void's minimum (``o_m``; half the full width exactly at it), BMC loss loss × that."""
     nv2, nv1, nu = o_w.shape
     for i in prange(coords.shape[0]):
         rx = coords[i, 0] - origin[0]
@@ -348,9 +402,20 @@ def _gather(coords, origin, d, n1, n2, du, dv1, dv2, line_mode, n_phases, o_l, o
         k0 = math.floor(u)
         for k in range(k0, k0 + 2):
             if 0 <= k < nu and o_l[k2, k1, k] <= u <= o_r[k2, k1, k]:
-                s_w[i] += o_w[k2, k1, k]
+                if half_width:
+                    m = o_m[k2, k1, k]
+                    if u < m:
+                        w = (m - o_l[k2, k1, k]) * step_mm
+                    elif u > m:
+                        w = (o_r[k2, k1, k] - m) * step_mm
+                    else:
+                        w = (o_r[k2, k1, k] - o_l[k2, k1, k]) * step_mm * 0.5
+                    s_w[i] += w
+                    s_bmc[i] += o_loss[k2, k1, k] * w
+                else:
+                    s_w[i] += o_w[k2, k1, k]
+                    s_bmc[i] += o_bmc[k2, k1, k]
                 s_loss[i] += o_loss[k2, k1, k]
-                s_bmc[i] += o_bmc[k2, k1, k]
                 count[i] += 1
                 break
 
@@ -457,6 +522,8 @@ def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, p
     nv2, nv1, nu = shape
     # Filled (NaN, then void values) line by line inside the parallel kernel.
     o_l = np.empty(shape)
+    half_width = params.width == "half" and params.aggregation == "local"
+    o_m = np.empty(shape if half_width else (1, 1, 1))
     o_r = np.empty(shape)
     o_w = np.empty(shape, np.float32)
     o_loss = np.empty(shape, np.float32)
@@ -467,12 +534,14 @@ def _trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, p
     _trace(
         np.ascontiguousarray(bmd, dtype=np.float32), np.ascontiguousarray(roi, dtype=np.bool_),
         origin, d, n1, n2, nu, nv1, nv2, du, dv1, dv2, params.sample_step_mm,
-        float(params.tissue_bmd), float(params.min_valley_depth), line_mode, box_lo, box_hi,
-        o_l, o_r, o_w, o_loss, o_bmc,
+        float(params.tissue_bmd), float(params.min_valley_depth),
+        HALF_LEVEL_CODES[params.half_level], params.width == "half", line_mode, box_lo, box_hi,
+        o_l, o_r, o_m, o_w, o_loss, o_bmc,
     )  # fmt: skip
     _gather(
-        coords, origin, d, n1, n2, du, dv1, dv2, line_mode, params.line_phases, o_l, o_r, o_w,
-        o_loss, o_bmc, sums.width, sums.bmd_loss, sums.bmc_loss, sums.count,
+        coords, origin, d, n1, n2, du, dv1, dv2, line_mode, params.line_phases, half_width,
+        params.sample_step_mm, o_l, o_r, o_m, o_w, o_loss, o_bmc, sums.width, sums.bmd_loss,
+        sums.bmc_loss, sums.count,
     )  # fmt: skip
 
 

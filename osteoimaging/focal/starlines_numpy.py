@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from osteoimaging.focal.parameters import HALF_LEVEL_CODES
+
 CHUNK_SAMPLES = 1 << 16
 
 
@@ -219,13 +221,15 @@ def _simplify(run: np.ndarray, value: np.ndarray, min_depth: float) -> np.ndarra
     return kept
 
 
-def _walk(p: np.ndarray, i: np.ndarray, level: np.ndarray, step: int) -> np.ndarray:
-    """From each start ``i``, move by ``step`` while ``p[i] < level`` (all walks at once)."""
+def _walk(p: np.ndarray, i: np.ndarray, level: np.ndarray, step: int, limit: np.ndarray):
+    """From each start ``i``, move by ``step`` while ``p[i] < level`` and ``i`` has not
+    reached ``limit`` (the valley's ridge), all walks at once."""
     i = i.copy()
-    act = np.flatnonzero(p[i] < level)
+    act = np.flatnonzero((p[i] < level) & (i != limit))
     while act.size:
         i[act] += step
-        act = act[p[i[act]] < level[act]]
+        ia = i[act]
+        act = act[(p[ia] < level[act]) & (ia != limit[act])]
     return i
 
 
@@ -245,12 +249,34 @@ def _ordered_sums(values: np.ndarray, first: np.ndarray, length: np.ndarray) -> 
     return out
 
 
-def find_voids(p: np.ndarray, run_of: np.ndarray, run_first: np.ndarray, min_depth: float):
+def _levels(run, value, kind, j, half_level: int):
+    """(left, right) half levels of the valleys ``j`` by the reading ``half_level`` (the
+    codes of ``_voids``) and the mask of the valleys that have a void."""
+    vmin, a, b = value[j], value[j - 1], value[j + 1]
+    if half_level == 0:
+        return 0.5 * (a + vmin), 0.5 * (b + vmin), np.ones(len(j), bool)
+    if half_level in (1, 2):
+        h = 0.5 * ((np.minimum(a, b) if half_level == 1 else np.maximum(a, b)) + vmin)
+        return h, h, np.ones(len(j), bool)
+    n_runs = int(run.max()) + 1
+    top = np.full(n_runs, -np.inf)
+    bottom = np.full(n_runs, np.inf)
+    np.maximum.at(top, run[kind == 1], value[kind == 1])
+    np.minimum.at(bottom, run[kind == -1], value[kind == -1])
+    h = 0.5 * (top[run[j]] + bottom[run[j]])
+    return h, h, vmin < h
+
+
+def find_voids(
+    p: np.ndarray, run_of: np.ndarray, run_first: np.ndarray, min_depth: float,
+    half_level: int = 0,
+):  # fmt: skip
     """Voids of every run of ``p`` (runs contiguous; ``run_first`` their first indices).
 
-    Returns (run, left, right): the run of each void and its FWHM crossings in sample units
-    from the run's first sample, voids ordered by run and position — :func:`.profiles.find_voids`
-    on each run, all runs at once.
+    Returns (run, left, right, mid): the run of each void, its half-level crossings and
+    its minimum's position in sample units from the run's first sample, voids ordered by
+    run and position — :func:`.profiles.find_voids` on each run, all runs at once
+    (``half_level``: the code of the reading, :data:`~.parameters.HALF_LEVEL_CODES`).
     """
     run, start, stop, value, kind = _extrema(p, run_of)
     if min_depth > 0 and len(run) >= 2:
@@ -258,41 +284,51 @@ def find_voids(p: np.ndarray, run_of: np.ndarray, run_first: np.ndarray, min_dep
         run, start, stop, value, kind = run[keep], start[keep], stop[keep], value[keep], kind[keep]
     if len(run) < 3:
         empty = np.zeros(0)
-        return np.zeros(0, np.int64), empty, empty
+        return np.zeros(0, np.int64), empty, empty, empty
     mid = run[1:-1]
     j = 1 + np.flatnonzero((kind[1:-1] == -1) & (run[:-2] == mid) & (run[2:] == mid))
-    vmin = value[j]
-    h_left = 0.5 * (value[j - 1] + vmin)
-    h_right = 0.5 * (value[j + 1] + vmin)
-    i_left = _walk(p, start[j] - 1, h_left, -1)
-    i_right = _walk(p, stop[j] + 1, h_right, 1)
+    h_left, h_right, has = _levels(run, value, kind, j, half_level)
+    if not has.all():
+        j, h_left, h_right = j[has], h_left[has], h_right[has]
+    i_left = _walk(p, start[j] - 1, h_left, -1, stop[j - 1])
+    i_right = _walk(p, stop[j] + 1, h_right, 1, start[j + 1])
     rs = run_first[run[j]]
-    left = (i_left - rs) + (p[i_left] - h_left) / (p[i_left] - p[i_left + 1])
-    right = (i_right - rs) - (p[i_right] - h_right) / (p[i_right] - p[i_right - 1])
-    return run[j], left, right
+    with np.errstate(divide="ignore", invalid="ignore"):  # clipped voids: not used
+        left = (i_left - rs) + (p[i_left] - h_left) / (p[i_left] - p[i_left + 1])
+        right = (i_right - rs) - (p[i_right] - h_right) / (p[i_right] - p[i_right - 1])
+    clip = p[i_left] < h_left  # the walk reached a ridge below the level
+    left[clip] = (i_left - rs)[clip]
+    clip = p[i_right] < h_right
+    right[clip] = (i_right - rs)[clip]
+    centre = 0.5 * ((start[j] - rs) + (stop[j] - rs))
+    return run[j], left, right, centre
 
 
-def voids_of_profiles(profiles, min_depth: float = 0.0) -> list[list[tuple[float, float]]]:
-    """Voids (left, right crossings in sample units) of each 1D profile, all at once."""
+def voids_of_profiles(
+    profiles, min_depth: float = 0.0, half_level: int = 0
+) -> list[list[tuple[float, float, float]]]:
+    """Voids (left, right crossing, minimum; sample units) of each 1D profile, all at once."""
     arrays = [np.asarray(p, dtype=float).ravel() for p in profiles]
     lengths = np.array([len(a) for a in arrays], np.int64)
     p = np.concatenate(arrays) if arrays else np.zeros(0)
     run_of = np.repeat(np.arange(len(arrays)), lengths)
     run_first = np.cumsum(lengths) - lengths
-    run, left, right = find_voids(p, run_of, run_first, float(min_depth))
-    out: list[list[tuple[float, float]]] = [[] for _ in arrays]
-    for r, a, b in zip(run.tolist(), left.tolist(), right.tolist(), strict=True):
-        out[r].append((a, b))
+    run, left, right, mid = find_voids(p, run_of, run_first, float(min_depth), half_level)
+    out: list[list[tuple[float, float, float]]] = [[] for _ in arrays]
+    for r, a, b, c in zip(run.tolist(), left.tolist(), right.tolist(), mid.tolist(), strict=True):
+        out[r].append((a, b, c))
     return out
 
 
 def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
     """Void values of the runs of one chunk and the entry each sample reads (−1: none).
 
-    Entries are voids ("local": left/right crossing in lattice sample units) or runs with
-    at least one void ("line": ±inf, means over the run's voids), as ``_analyse_run``
-    writes them."""
-    run, left, right = find_voids(p, run_of, run_first, params.min_valley_depth)
+    Entries are voids ("local": left/right crossing and minimum in lattice sample units)
+    or runs with at least one void ("line": ±inf, NaN, means over the run's voids), as
+    ``_analyse_run`` writes them."""
+    run, left, right, mid = find_voids(
+        p, run_of, run_first, params.min_valley_depth, HALF_LEVEL_CODES[params.half_level]
+    )
     step_mm = params.sample_step_mm
     tissue = float(params.tissue_bmd)
     rs = run_first[run]
@@ -303,6 +339,8 @@ def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
     width = (right - left) * step_mm
     sample_entry = np.full(len(p), -1, np.int64)
     if line_mode:
+        if params.width == "half":
+            width = width * 0.5
         n_runs = len(run_first)
         nv = np.bincount(run, minlength=n_runs)
         has = np.flatnonzero(nv)
@@ -313,7 +351,7 @@ def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
         entry_of_run[has] = np.arange(len(has))
         sample_entry = entry_of_run[run_of]
         inf = np.full(len(has), np.inf)
-        return sample_entry, (-inf, inf, *(s / nvh for s in sums))
+        return sample_entry, (-inf, inf, np.full(len(has), np.nan), *(s / nvh for s in sums))
     # Each void's samples i0 … i1 (consecutive voids share at most a ridge sample: the
     # later one wins, as the kernel writes voids left to right).
     shift = rs + i0 - (np.cumsum(n_in) - n_in)
@@ -325,7 +363,7 @@ def _chunk_entries(p, run_of, run_first, run_offset, params, line_mode):
     else:
         np.maximum.at(sample_entry, g, void)
     offset = run_offset[run]
-    return sample_entry, (left + offset, right + offset, width, loss, loss * width)
+    return sample_entry, (left + offset, right + offset, mid + offset, width, loss, loss * width)
 
 
 # -- one lattice ---------------------------------------------------------------------------
@@ -375,19 +413,23 @@ def trace_and_gather(bmd, roi, coords, box, sums, origin, axes, shape, steps, pa
         tables.append(table)
     if not n_entries:
         return
-    lo, hi, w, loss, bmc = (np.concatenate(col) for col in zip(*tables, strict=True))
+    lo, hi, mid, w, loss, bmc = (np.concatenate(col) for col in zip(*tables, strict=True))
     w, loss, bmc = (a.astype(np.float32) for a in (w, loss, bmc))
+    half = params.sample_step_mm if params.width == "half" and not line_mode else None
     _gather(coords, origin, axes, steps, shape, line_mode, params.line_phases,
-            (k_lo, k_hi, win_first, entry), (lo, hi, w, loss, bmc), sums)  # fmt: skip
+            (k_lo, k_hi, win_first, entry), (lo, hi, mid, w, loss, bmc), sums,
+            half)  # fmt: skip
 
 
-def _gather(coords, origin, axes, steps, shape, line_mode, n_phases, lattice, table, sums):
-    """``_gather``: each voxel reads the entry of its nearest line at its own position."""
+def _gather(coords, origin, axes, steps, shape, line_mode, n_phases, lattice, table, sums,
+            half_step_mm=None):  # fmt: skip
+    """``_gather``: each voxel reads the entry of its nearest line at its own position;
+    ``half_step_mm`` (the sample step): half widths on the voxel's side of the minimum."""
     d, n1, n2 = axes
     du, dv1, dv2 = steps
     nv2, nv1, _ = shape
     k_lo, k_hi, win_first, entry = lattice
-    lo, hi, w, loss, bmc = table
+    lo, hi, mid, w, loss, bmc = table
     rx = coords[:, 0] - origin[0]
     ry = coords[:, 1] - origin[1]
     rz = coords[:, 2] - origin[2]
@@ -425,7 +467,20 @@ def _gather(coords, origin, axes, steps, shape, line_mode, n_phases, lattice, ta
         safe = np.maximum(e1, 0)
         second = (e1 >= 0) & (lo[safe] <= u[rest]) & (u[rest] <= hi[safe])
         got = np.concatenate([vox[first], vox[rest[second]]])
+        at = np.concatenate([u[first], u[rest[second]]])
         e = np.concatenate([e[first], e1[second]])
+        if half_step_mm is not None:
+            m, a, b = mid[e], lo[e], hi[e]
+            hw = np.where(
+                at < m,
+                (m - a) * half_step_mm,
+                np.where(at > m, (b - m) * half_step_mm, (b - a) * half_step_mm * 0.5),
+            )
+            sums.width[got] += hw
+            sums.bmd_loss[got] += loss[e]
+            sums.bmc_loss[got] += loss[e] * hw
+            sums.count[got] += 1
+            return
     sums.width[got] += w[e]
     sums.bmd_loss[got] += loss[e]
     sums.bmc_loss[got] += bmc[e]
