@@ -5,8 +5,9 @@ A click in a slice view places a Slicer markups point (Slicer's own placement, a
 FocalOsteoDefect module); the point becomes the level's seed node, the bridge turns the
 nodes into a case request (:func:`osteoimaging.mrml.focal_workflow.focal_request`), the
 one case pipeline (:func:`osteoimaging.case.measure_case`) runs on a worker thread while
-the page shows its progress and the views keep rendering (the worker never touches the
-scene), and the result is stored back on the server's thread
+the page shows its progress (the worker never touches the scene; the views pause their
+rendering so that the measurement has the CPU), and the result is stored back on the
+server's thread
 (:func:`~osteoimaging.mrml.focal_workflow.store_result`); then the map is shown over the CT
 in all three views with its legend, the views jump to the seed, and the row joins the
 results table. Errors go to the page (and the log, without patient data), never lost.
@@ -507,6 +508,10 @@ class StationApp(TrameApp):
             self.state.progress = 0
             self.state.progress_text = f"{level}: starting"
         self._enable_clicks(False)
+        # The views do not render while the pipeline runs: on a 2-core machine their
+        # software rendering took CPU from the measurement (the page shows progress).
+        for view in self.slice_views():
+            view.set_render_blocked(True)
         loop = asyncio.get_running_loop()
 
         def progress(fraction: float, message: str = "") -> bool:
@@ -514,7 +519,7 @@ class StationApp(TrameApp):
             return not self._cancel
 
         # The worker runs the case pipeline only; the scene is read before and written
-        # after, on this thread, so the views keep rendering meanwhile.
+        # after, on this thread.
         try:
             case = await loop.run_in_executor(self.executor, measure_case, request, progress)
             run = self.session.store(case)
@@ -522,6 +527,8 @@ class StationApp(TrameApp):
             self.show_error(exc)
             run = None
         finally:
+            for view in self.slice_views():
+                view.set_render_blocked(False)
             self._enable_clicks(True)
         t1 = time.perf_counter()
         if run is None:  # the error is on the page; the failed click leaves no point
