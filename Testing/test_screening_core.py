@@ -210,3 +210,20 @@ def test_l1_attenuation_is_the_focal_rows_trabecular_value():
     assert l1_attenuation(ct, mask)["trabecular_hu"] == pytest.approx(
         row["trabecular_bmd"], rel=1e-12
     )
+
+
+def test_evaluation_table_known_answers():
+    """Every method's row carries sensitivity … accuracy from its own cut-off; the fixed
+    Pickhardt rules count strictly-below cases (hand-counted on ten cases)."""
+    pd = pytest.importorskip("pandas")
+    from osteoimaging.screening.evaluate import evaluate
+
+    hu = [60, 80, 100, 105, 120, 130, 140, 160, 180, 200]
+    y = [1, 1, 1, 0, 1, 0, 0, 0, 0, 0]
+    df = pd.DataFrame({"osteoporosis": y, "l1_hu": hu, "cnn_probability": np.linspace(1, 0, 10)})
+    m = evaluate(df, subset=None)["metrics"].set_index("method")
+    assert not m["accuracy"].isna().any()
+    rule = m.loc["L1 < 110 HU (Pickhardt 2013)"]  # 60, 80, 100, 105 positive by the rule
+    assert (rule["sensitivity"], rule["specificity"], rule["accuracy"]) == (0.75, 5 / 6, 0.8)
+    rule = m.loc["L1 < 135 HU (Pickhardt 2013)"]  # …, 120, 130
+    assert (rule["sensitivity"], rule["specificity"], rule["accuracy"]) == (1.0, 4 / 6, 0.8)

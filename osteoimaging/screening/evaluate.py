@@ -20,7 +20,7 @@ import pandas as pd
 from osteoimaging.errors import InputError
 from osteoimaging.stats.hosmer_lemeshow import hosmer_lemeshow
 from osteoimaging.stats.net_benefit import decision_curve
-from osteoimaging.stats.roc import auc_delong, confusion_at, delong_test, youden_cutoff
+from osteoimaging.stats.roc import auc_delong, delong_test, youden_cutoff
 
 #: name → (column, sign): score = sign × column, higher = more likely osteoporosis.
 METHODS = {
@@ -62,6 +62,7 @@ def _rates(y, pred) -> dict:
         "ppv": ppv,
         "npv": tn / (tn + fn) if tn + fn else float("nan"),
         "f1": 2 * ppv * sens / (ppv + sens) if tp else 0.0,
+        "accuracy": (tp + tn) / len(y) if len(y) else float("nan"),
     }
 
 
@@ -111,7 +112,6 @@ def evaluate(df: pd.DataFrame, outcome: str = "osteoporosis", subset: str | None
         curves[name] = decision_curve(y, prob)
     if "L1 HU" in scores:
         for t in (110.0, 135.0):
-            c = confusion_at(y, scores["L1 HU"], -t)  # hu <= t; ties at t are rare
             rows.append(
                 {
                     "method": f"L1 < {t:g} HU (Pickhardt 2013)",
@@ -119,7 +119,6 @@ def evaluate(df: pd.DataFrame, outcome: str = "osteoporosis", subset: str | None
                     "positives": int(y.sum()),
                     "youden_cutoff": t,
                     **_rates(y, keep[methods["L1 HU"][0]].to_numpy(float) < t),
-                    "accuracy": c["accuracy"],
                 }
             )
     names = list(scores)
