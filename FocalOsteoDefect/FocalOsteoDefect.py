@@ -760,8 +760,11 @@ class FocalOsteoDefectLogic(ScriptedLoadableModuleLogic):
             ("muscle", _("Grad-CAM mass in muscle")),
         ):
             ratio = values.get(f"cam_enrichment_{key}", math.nan)
+            core = values.get(f"cam_core_{key}", math.nan)
             reading = _("{ratio:.1f} × its area share").format(ratio=ratio)
             reading = reading if math.isfinite(ratio) else ""
+            if math.isfinite(core):
+                reading += _("; {core:.0%} of the map's half-maximum core").format(core=core)
             rows.append((f"cam_mass_{key}", measure, values[f"cam_mass_{key}"], "", reading))
         keys = ("key", "measure", "value", "unit", "reading")
         return [{**dict(zip(keys, row, strict=True)), "value": float(row[2])} for row in rows]

@@ -227,3 +227,26 @@ def test_evaluation_table_known_answers():
     assert (rule["sensitivity"], rule["specificity"], rule["accuracy"]) == (0.75, 5 / 6, 0.8)
     rule = m.loc["L1 < 135 HU (Pickhardt 2013)"]  # …, 120, 130
     assert (rule["sensitivity"], rule["specificity"], rule["accuracy"]) == (1.0, 4 / 6, 0.8)
+
+
+def test_gradcam_fractions_known_answers():
+    """A 10 × 10 map: 1.0 on a 2 × 2 'body', 0.6 on the 4 × 4 ring around it, 0.1 elsewhere."""
+    from osteoimaging.screening.gradcam import mass_fractions
+
+    cam = np.full((10, 10), 0.1)
+    cam[3:7, 3:7] = 0.6
+    cam[4:6, 4:6] = 1.0
+    body = np.zeros((10, 10), bool)
+    body[4:6, 4:6] = True
+    total = 4 * 1.0 + 12 * 0.6 + 84 * 0.1
+    fr = mass_fractions(cam, {"body": body})
+    assert fr["cam_mass_body"] == pytest.approx(4.0 / total)
+    assert fr["cam_area_body"] == pytest.approx(0.04)
+    assert fr["cam_enrichment_body"] == pytest.approx(4.0 / total / 0.04)
+    assert fr["cam_peak_in_body"]
+    assert fr["cam_core_body"] == pytest.approx(4 / 16)  # half-maximum core: body + ring
+    assert mass_fractions(cam, {"body": body}, core_level=0.8)["cam_core_body"] == 1.0
+    cam[0, 0] = np.nan  # outside the slab: ignored, not counted as zero
+    assert mass_fractions(cam, {"body": body})["cam_area_body"] == pytest.approx(4 / 99)
+    flat = mass_fractions(np.zeros((10, 10)), {"body": body})
+    assert np.isnan(flat["cam_mass_body"]) and np.isnan(flat["cam_core_body"])

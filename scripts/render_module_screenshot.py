@@ -24,8 +24,13 @@ sys.path.insert(0, str(ROOT / "Testing"))
 from PIL import Image, ImageDraw  # noqa: E402
 from slicer_harness import SlicerSession, flows  # noqa: E402
 
-COLUMNS = ("region", "focal_bmc_loss_mm", "focal_bmd_loss", "intercept_width_mm",
-           "trabecular_bmd_mg_cm3")
+COLUMNS = (
+    "region",
+    "focal_bmc_loss_mm",
+    "focal_bmd_loss",
+    "intercept_width_mm",
+    "trabecular_bmd_mg_cm3",
+)
 HEADINGS = ("region", "BMC loss (mm)", "BMD loss", "width (mm)", "BMD (mg/cm3)")
 
 

@@ -139,8 +139,9 @@ def evaluate(df: pd.DataFrame, outcome: str = "osteoporosis", subset: str | None
 
 
 def cam_summary(df: pd.DataFrame, subset: str | None = "test") -> pd.DataFrame:
-    """Mean/median Grad-CAM mass, area share and enrichment per structure, and how often the
-    map's peak lies inside it."""
+    """Mean/median Grad-CAM mass, area share and enrichment per structure, how often the
+    map's peak lies inside it and the median share of the map's half-maximum core inside it
+    (tables written before that column existed have none)."""
     ev = df[df["subset"] == subset] if ("subset" in df and subset) else df
     rows = []
     for name in ("body", "muscle"):
@@ -156,6 +157,11 @@ def cam_summary(df: pd.DataFrame, subset: str | None = "test") -> pd.DataFrame:
                 "area_mean": ev[f"cam_area_{name}"].mean(),
                 "enrichment_median": ev[f"cam_enrichment_{name}"].median(),
                 "peak_inside_rate": ev[f"cam_peak_in_{name}"].astype(float).mean(),
+                **(
+                    {"core_median": ev[f"cam_core_{name}"].median()}
+                    if f"cam_core_{name}" in ev
+                    else {}
+                ),
             }
         )
     return pd.DataFrame(rows)

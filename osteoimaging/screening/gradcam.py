@@ -59,16 +59,24 @@ def _minmax(m: np.ndarray) -> np.ndarray:
     return (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
 
 
-def mass_fractions(cam: np.ndarray, masks: dict[str, np.ndarray], valid=None) -> dict:
+def mass_fractions(
+    cam: np.ndarray, masks: dict[str, np.ndarray], valid=None, core_level: float = 0.5
+) -> dict:
     """Per structure: share of the map's mass inside it (``cam_mass_<name>``), its share of
     the area/volume (``cam_area_<name>``) and their ratio (``cam_enrichment_<name>``: 1 =
-    no preference); plus ``cam_peak_in_<name>`` (the maximum lies inside). Voxels where
-    the map is NaN (outside the slab) or ``valid`` is False are ignored."""
+    no preference); ``cam_peak_in_<name>`` (the maximum lies inside); and
+    ``cam_core_<name>``, the share of the map's core (voxels at or above ``core_level`` × its
+    maximum) lying inside. The core follows the localisation of Selvaraju et al. (ICCV 2017,
+    §4.1), who binarise Grad-CAM at a fraction of its maximum (15 % there); 0.5 is the half
+    maximum. Voxels where the map is NaN (outside the slab) or ``valid`` is False are
+    ignored."""
     cam = np.asarray(cam, float)
     ok = np.isfinite(cam) if valid is None else (np.isfinite(cam) & valid)
     w = np.where(ok, cam, 0.0)
     total, n = float(w.sum()), int(ok.sum())
     peak = np.unravel_index(int(np.argmax(w)), w.shape) if total > 0 else None
+    core = ok & (w >= core_level * w.max()) if total > 0 else np.zeros(w.shape, bool)
+    n_core = int(core.sum())
     out = {}
     for name, mask in masks.items():
         m = np.asarray(mask, bool) & ok
@@ -78,4 +86,5 @@ def mass_fractions(cam: np.ndarray, masks: dict[str, np.ndarray], valid=None) ->
         out[f"cam_area_{name}"] = float(area)
         out[f"cam_enrichment_{name}"] = float(mass / area) if area > 0 else float("nan")
         out[f"cam_peak_in_{name}"] = bool(m[peak]) if peak is not None else False
+        out[f"cam_core_{name}"] = float((m & core).sum() / n_core) if n_core else float("nan")
     return out
