@@ -142,7 +142,8 @@ def main() -> None:
 
 def _layers(out: Path, df) -> list[dict]:
     """Grad-CAM localisation on the held-out cases at three depths of the trained model:
-    share of the map's mass on the body, enrichment over its area share, peak inside."""
+    share of the map's mass on the body, enrichment over its area share, peak inside, share
+    of the map's core (≥ 50 % and ≥ 15 % of its maximum) on the body."""
     import numpy as np
     import pandas as pd
 
@@ -162,12 +163,18 @@ def _layers(out: Path, df) -> list[dict]:
                 for m, i in zip(maps, test, strict=True)
             ]
         )
+        core15 = [
+            mass_fractions(m, {"body": planes["body"][i]}, core_level=0.15)["cam_core_body"]
+            for m, i in zip(maps, test, strict=True)
+        ]
         rows.append(
             {
                 "layer": layer,
                 **fr.mean(numeric_only=True).to_dict(),
                 "enrichment_body_median": float(fr["cam_enrichment_body"].median()),
                 "mass_body_median": float(fr["cam_mass_body"].median()),
+                "core_body_median": float(fr["cam_core_body"].median()),
+                "core15_body_median": float(np.nanmedian(core15)),
             }
         )
     return rows
