@@ -8,6 +8,9 @@ evaluate``), Grad-CAM localisation, 5. the trained model and the baselines appli
 real CTs of ../shared/data (``osteo screen apply``).
 
     python bench/screening_validation.py --out /tmp/screening-run [--n 500] [--threads 2]
+
+Variants on the same cohort: ``--cohort /tmp/screening-run/cohort --skip-to prepare`` with,
+e.g., ``--pixel-mm 0.75`` (a 96 mm field of view instead of 192 mm).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--patience", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pixel-mm", type=float, default=1.5, help="input pixel size [1.5]")
+    ap.add_argument("--cohort", help="the synthetic cohort's folder [OUT/cohort]")
     ap.add_argument("--skip-to", choices=("prepare", "train", "evaluate", "real", "layers"))
     args = ap.parse_args()
 
@@ -56,10 +61,12 @@ def main() -> None:
     from osteoimaging.screening.evaluate import cam_summary, screening_report
     from osteoimaging.screening.model import ModelConfig, require_torch
     from osteoimaging.screening.pipeline import ScreenParams
+    from osteoimaging.screening.prep import PrepParams
     from osteoimaging.screening.synth import MUSCLE_LABEL, CohortSpec, write_cohort
     from osteoimaging.screening.workflow import apply_cohort, prepare_cohort, train_cohort
 
     out = Path(args.out)
+    cohort = Path(args.cohort) if args.cohort else out / "cohort"
     record_path = out / "validation.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     steps = ("synth", "prepare", "train", "evaluate", "real", "layers")
@@ -76,12 +83,11 @@ def main() -> None:
         return value
 
     if start <= 0:
-        timed("synth", lambda: write_cohort(out / "cohort", args.n, CohortSpec(seed=args.seed)))
-    params = ScreenParams(muscle_labels=(MUSCLE_LABEL,))
+        timed("synth", lambda: write_cohort(cohort, args.n, CohortSpec(seed=args.seed)))
+    params = ScreenParams(prep=PrepParams(pixel_mm=args.pixel_mm), muscle_labels=(MUSCLE_LABEL,))
+    record["pixel_mm"] = args.pixel_mm
     if start <= 1:
-        timed(
-            "prepare", lambda: prepare_cohort(out / "cohort" / "manifest.csv", out / "prep", params)
-        )
+        timed("prepare", lambda: prepare_cohort(cohort / "manifest.csv", out / "prep", params))
     require_torch()
     config = ModelConfig(
         architecture=args.architecture,
@@ -113,9 +119,9 @@ def main() -> None:
         # four held-out synthetic cases through 'apply' (maps on the CT grid, overlays)
         test_ids = df[df["subset"] == "test"].sort_values("cnn_probability")["case_id"]
         pick = list(test_ids.iloc[[0, 1, -2, -1]])
-        lines = (out / "cohort" / "manifest.csv").read_text().splitlines()
+        lines = (cohort / "manifest.csv").read_text().splitlines()
         chosen = [lines[0]] + [ln for ln in lines[1:] if ln.split(",")[0] in pick]
-        few = out / "cohort" / "examples.csv"
+        few = cohort / "examples.csv"  # relative paths resolve from the cohort folder
         few.write_text("\n".join(chosen) + "\n")
         ex = timed(
             "apply_examples", lambda: apply_cohort(out / "model", few, out / "examples", params)
@@ -175,6 +181,22 @@ def _layers(out: Path, df) -> list[dict]:
                 "mass_body_median": float(fr["cam_mass_body"].median()),
                 "core_body_median": float(fr["cam_core_body"].median()),
                 "core15_body_median": float(np.nanmedian(core15)),
+            }
+        )
+    # maps of the "normal bone" class at the model's layer, by true class
+    layer = "features.transition3.relu"
+    maps, _ = grad_cam(model, images[test], layer, class_idx=0)
+    truth = df.set_index("case_id").loc[table["case_id"], "osteoporosis"].to_numpy()[test]
+    fr = pd.DataFrame(
+        [mass_fractions(m, {"body": planes["body"][i]}) for m, i in zip(maps, test, strict=True)]
+    )
+    for label in (0, 1):
+        part = fr[truth == label]
+        rows.append(
+            {
+                "layer": f"{layer}, class-0 maps, true class {label}",
+                "n": len(part),
+                **part.median(numeric_only=True).add_suffix("_median").to_dict(),
             }
         )
     return rows
