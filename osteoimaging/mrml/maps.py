@@ -105,7 +105,8 @@ def map_to_node(volume: Volume, scene, key: str, name: str | None = None, node=N
     names its units.
     """
     array = volume.array.astype(np.float32, copy=False)
-    node = volume_to_node(volume.with_array(array), scene, name or map_info(key).label, node=node)
+    name = name or map_info(key).label
+    node = volume_to_node(volume.with_array(array), scene, name, node=node, auto_window=False)
     style_map_node(node, key, volume.metadata.get("units"))
     return node
 

@@ -48,12 +48,26 @@ def update_volume_node(node, volume: Volume) -> None:
 
 
 def volume_to_node(
-    volume: Volume, scene, name: str, node=None, labelmap: bool = False, display: bool = True
+    volume: Volume,
+    scene,
+    name: str,
+    node=None,
+    labelmap: bool = False,
+    display: bool = True,
+    auto_window: bool = True,
 ):
-    """Add ``volume`` to ``scene`` as a scalar (or label-map) volume node, or update ``node``."""
+    """Add ``volume`` to ``scene`` as a scalar (or label-map) volume node, or update ``node``.
+
+    ``auto_window=False`` creates a new node's display node before its voxels arrive, with
+    automatic window/level and threshold off: for maps whose style sets a fixed window, this
+    skips the histogram over every voxel (≈ 80 ms per map of an L2 analysis grid)."""
     if node is None:
         cls = slicer.vtkMRMLLabelMapVolumeNode if labelmap else slicer.vtkMRMLScalarVolumeNode
         node = scene.AddNewNodeByClass(cls.__name__, name)
+    if display and not auto_window and node.GetDisplayNode() is None and not labelmap:
+        node.CreateDefaultDisplayNodes()
+        node.GetDisplayNode().SetAutoWindowLevel(False)
+        node.GetDisplayNode().SetAutoThreshold(False)
     update_volume_node(node, volume)
     if display and node.GetDisplayNode() is None:
         node.CreateDefaultDisplayNodes()
