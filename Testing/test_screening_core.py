@@ -157,6 +157,26 @@ def test_synthetic_case_truth():
     assert np.array_equal(ct.array, ct2.array) and truth2["bmd_t12"] == truth["bmd_t12"]
 
 
+def test_synthetic_bodies_only_changes_arches_and_ribs_alone():
+    """``skeleton_follows_bmd=False``: arches and ribs as a 100 mg/cm³ case, bodies as drawn."""
+    from scipy import ndimage as ndi
+
+    from osteoimaging.screening.synth import CohortSpec, synth_case
+
+    base = dict(scene_mm=1.0, inplane_mm=(0.9, 0.9), thicknesses_mm=(2.0,), noise_hu=(15, 15))
+    ct, labels, truth = synth_case(CohortSpec(**base), 3)
+    ct_b, labels_b, truth_b = synth_case(CohortSpec(**base, skeleton_follows_bmd=False), 3)
+    assert truth_b == truth and np.array_equal(labels.array, labels_b.array)
+    diff = ct_b.array.astype(float) - ct.array.astype(float)
+    bodies = ndi.binary_erosion(np.isin(labels.array, (30, 31, 32, 33)), iterations=3)
+    assert not diff[bodies].any()  # the bodies carry their own BMD either way
+    expected = 1.5 * (100.0 - truth["bmd_t12"]) / 0.8  # HU = (BMD + 5) / 0.8
+    assert abs(expected) > 20  # a case far from 100 mg/cm³
+    peak = diff.flat[np.argmax(np.abs(diff))]
+    assert np.sign(peak) == np.sign(expected)
+    assert abs(peak) == pytest.approx(abs(expected), rel=0.1, abs=2)
+
+
 def test_height_from_dicom_reads_patient_size(tmp_path):
     import SimpleITK as sitk
 

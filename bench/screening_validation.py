@@ -53,6 +53,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--pixel-mm", type=float, default=1.5, help="input pixel size [1.5]")
     ap.add_argument("--cohort", help="the synthetic cohort's folder [OUT/cohort]")
+    ap.add_argument(
+        "--bodies-only", action="store_true", help="only the vertebral bodies carry the BMD"
+    )
     ap.add_argument("--skip-to", choices=("prepare", "train", "evaluate", "real", "layers"))
     args = ap.parse_args()
 
@@ -83,7 +86,14 @@ def main() -> None:
         return value
 
     if start <= 0:
-        timed("synth", lambda: write_cohort(cohort, args.n, CohortSpec(seed=args.seed)))
+        timed(
+            "synth",
+            lambda: write_cohort(
+                cohort,
+                args.n,
+                CohortSpec(seed=args.seed, skeleton_follows_bmd=not args.bodies_only),
+            ),
+        )
     params = ScreenParams(prep=PrepParams(pixel_mm=args.pixel_mm), muscle_labels=(MUSCLE_LABEL,))
     record["pixel_mm"] = args.pixel_mm
     if start <= 1:

@@ -83,6 +83,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--inplane-mm", default="0.8,1.0", metavar="LO,HI", help="range of CT pixel sizes [0.8,1.0]"
     )
+    q.add_argument(
+        "--bodies-only",
+        action="store_true",
+        help="only the vertebral bodies carry the BMD (arches and ribs as a 100 mg/cm³ case)",
+    )
     q.set_defaults(func=run_synth)
     q = s.add_parser("prepare", help="model inputs, SMI and L1 HU for every case")
     q.add_argument("manifest")
@@ -146,6 +151,7 @@ def run_synth(args: argparse.Namespace) -> int:
         muscle_bmd_correlation=args.muscle_bmd_correlation,
         scene_mm=args.scene_mm,
         inplane_mm=(lo, hi),
+        skeleton_follows_bmd=not args.bodies_only,
     )
     with TqdmProgress("synth") as bar:
         path = write_cohort(args.out, args.n, spec, progress=bar)

@@ -19,6 +19,11 @@ Bone: trabecular BMD (mg/cm³ HA) = BV/TV × 1200 mg/cm³ (bone tissue, as in
 calibration of :class:`~osteoimaging.phantoms.VertebraSpec` (BMD = 0.8·HU − 5, so the ACR
 QCT threshold of 80 mg/cm³ lies at 106 HU, close to Pickhardt's 110 HU). Sub-voxel
 trabecular texture is correlated Gaussian noise whose SD grows with √(BV/TV·(1−BV/TV)).
+The vertebral bodies' cortical shell and end plates are 600 + BMD mg/cm³; the posterior arches
+and the ribs 250 + 1.5·BMD (their level's BMD), so by default the whole skeleton in view
+carries the class — osteoporosis is systemic — with a steeper slope than the bodies;
+``skeleton_follows_bmd=False`` gives arches and ribs the density of a 100 mg/cm³ case in
+every case, so that only the vertebral bodies carry it.
 Label: osteoporosis when the mean trabecular BMD of T12 and L1 is below 80 mg/cm³ (ACR
 Practice Parameter for QCT, 2018) — the BMD drives the label by construction.
 
@@ -70,6 +75,7 @@ class CohortSpec:
     thicknesses_mm: tuple[float, ...] = (1.0, 2.0, 3.0)
     noise_hu: tuple[float, float] = (10.0, 30.0)
     seed: int = 0
+    skeleton_follows_bmd: bool = True
 
 
 @dataclass
@@ -160,7 +166,7 @@ def _layout(p: CaseParams) -> _Layout:
     return _Layout(a, b, scale, p.shift_mm[0], sy + p.shift_mm[1], pa, pb)
 
 
-def _scene(p: CaseParams, x, y, z, rng=None):
+def _scene(p: CaseParams, x, y, z, rng=None, skeleton_follows_bmd: bool = True):
     """HU and label arrays (z, y, x) on the separable grid of 1-D axes ``x``, ``y``, ``z``
     (mm), before the scanner model. Cross-sections are 2-D masks filled over z ranges.
     With ``rng``, the bodies get trabecular texture (Gaussian noise smoothed to ≈ 0.7 mm)."""
@@ -215,7 +221,8 @@ def _scene(p: CaseParams, x, y, z, rng=None):
     # ribs at T12
     ribs = _ell(xx, yy, sx - 0.55 * a, sy + 25, 9, 6) | _ell(xx, yy, sx + 0.55 * a, sy + 25, 9, 6)
     t12 = zr(*zl["T12"])
-    hu[t12][:, ribs] = _CAL.bmd_to_hu(250.0 + 1.5 * p.bmd["T12"])
+    rib_bmd = p.bmd["T12"] if skeleton_follows_bmd else 100.0
+    hu[t12][:, ribs] = _CAL.bmd_to_hu(250.0 + 1.5 * rib_bmd)
     label[t12][:, ribs] = 0
     # spine: discs, bodies (cortex, end plates, trabecular texture), arches, canal
     canal_r = 0.22 * w
@@ -262,7 +269,8 @@ def _scene(p: CaseParams, x, y, z, rng=None):
         label[zs][:, cross] = LABEL_SCHEMES["totalseg_v2"][name]
         zc, hz = (z0 + z1) / 2, (z1 - z0) / 2
         za = zr(zc - 0.8 * hz, zc + 0.8 * hz)
-        hu[za][:, arch] = _CAL.bmd_to_hu(250.0 + 1.5 * bmd)
+        arch_bmd = bmd if skeleton_follows_bmd else 100.0
+        hu[za][:, arch] = _CAL.bmd_to_hu(250.0 + 1.5 * arch_bmd)
         label[za][:, arch] = 0
     span = zr(zl["L2"][0] - 7, zl["T11"][1] + 7)
     hu[span][:, canal & ~cross] = CSF_HU
@@ -299,7 +307,7 @@ def synth_case(spec: CohortSpec, index: int) -> tuple[Volume, Volume, dict]:
     origin = lo + np.array([px, px, dz]) / 2
     x, y, z = _axes(origin, (px, px, dz), shape_xyz[::-1])
     rng = np.random.default_rng(p.seed)
-    hu, labels = _scene(p, x, y, z, rng)
+    hu, labels = _scene(p, x, y, z, rng, spec.skeleton_follows_bmd)
     hu += np.float32(p.hu_offset) * (hu > -500)
     sigma_z = p.thickness_mm * FWHM_TO_SIGMA / dz
     hu = ndi.gaussian_filter1d(hu, sigma_z, axis=0, truncate=3.0)
