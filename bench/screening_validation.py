@@ -10,7 +10,8 @@ real CTs of ../shared/data (``osteo screen apply``).
     python bench/screening_validation.py --out /tmp/screening-run [--n 500] [--threads 2]
 
 Variants on the same cohort: ``--cohort /tmp/screening-run/cohort --skip-to prepare`` with,
-e.g., ``--pixel-mm 0.75`` (a 96 mm field of view instead of 192 mm).
+e.g., ``--pixel-mm 0.75`` (a 96 mm field of view instead of 192 mm); ``--bodies-only`` makes a
+cohort where only the vertebral bodies carry the BMD (docs/screening.md records all four).
 """
 
 from __future__ import annotations
