@@ -25,13 +25,11 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
-from osteoimaging._version import __version__
-from osteoimaging.dicom import codes, grid
+from osteoimaging.dicom import codes, grid, identity
 from osteoimaging.dicom.source import DicomSource
 from osteoimaging.errors import InputError
 from osteoimaging.volume import Volume
 
-MANUFACTURER = "OsteoImaging"
 PM_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.30"
 
 
@@ -113,14 +111,8 @@ def build_parametric_map(
     pm = hd.pm.ParametricMap(
         source_images=source.datasets,
         pixel_array=pixels,
-        series_instance_uid=hd.UID(),
-        series_number=series_number,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
-        manufacturer_model_name=MANUFACTURER,
-        software_versions=__version__,
-        device_serial_number="1",
+        **identity.new_instance(series_number),
+        **identity.enhanced_equipment(),
         contains_recognizable_visual_features=False,
         real_world_value_mappings=[mapping],
         content_label=content_label(name),

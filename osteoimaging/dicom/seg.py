@@ -21,13 +21,12 @@ import numpy as np
 from pydicom.sr.codedict import codes as pcodes
 
 from osteoimaging._version import __version__
-from osteoimaging.dicom import codes
+from osteoimaging.dicom import codes, identity
 from osteoimaging.dicom.level import LevelOutputs
 from osteoimaging.dicom.source import DicomSource
 from osteoimaging.errors import InputError
 from osteoimaging.volume import Volume
 
-MANUFACTURER = "OsteoImaging"
 KINDS = {"body": "vertebral body", "roi": "trabecular ROI"}
 _COLOURS = {"body": (241, 214, 145), "roi": (230, 110, 40)}
 _GEOMETRY_TOL = 1e-6
@@ -99,7 +98,11 @@ def _description(info: SegmentInfo, lv: LevelOutputs) -> hd.seg.SegmentDescripti
     algorithm = None
     if algorithm_type != "MANUAL":
         algorithm = hd.AlgorithmIdentificationSequence(
-            name=name, family=family, version=__version__, source=MANUFACTURER, parameters=params
+            name=name,
+            family=family,
+            version=__version__,
+            source=identity.MANUFACTURER,
+            parameters=params,
         )
     return hd.seg.SegmentDescription(
         segment_number=info.number,
@@ -137,14 +140,8 @@ def build_segmentation(
         pixel_array=pixels,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
-        series_instance_uid=hd.UID(),
-        series_number=series_number,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
-        manufacturer_model_name=MANUFACTURER,
-        software_versions=__version__,
-        device_serial_number="1",
+        **identity.new_instance(series_number),
+        **identity.enhanced_equipment(),
         content_label="VERTEBRAE",
         content_description="Vertebral bodies and trabecular ROIs",
         series_description=series_description,

@@ -26,14 +26,13 @@ from pydicom.sr.codedict import codes as pcodes
 from pydicom.uid import generate_uid
 
 from osteoimaging._version import __version__
-from osteoimaging.dicom import codes
+from osteoimaging.dicom import codes, identity
 from osteoimaging.dicom.level import LevelOutputs
 from osteoimaging.dicom.seg import SegmentInfo
 from osteoimaging.dicom.source import DicomSource
 from osteoimaging.errors import InputError
 from osteoimaging.focal.pipeline import METHOD_REFERENCE
 
-MANUFACTURER = "OsteoImaging"
 METHOD_CITATION = METHOD_REFERENCE
 NOT_A_NUMBER = CodedConcept("114000", "DCM", "Not a number")
 # A stable UID naming the OsteoImaging software as observer device.
@@ -69,7 +68,7 @@ def _algorithm(lv: LevelOutputs) -> hd.sr.AlgorithmIdentification:
         f"method: {METHOD_CITATION}",
         "parameters: " + json.dumps(lv.parameters, sort_keys=True, default=str),
     ]
-    return hd.sr.AlgorithmIdentification(MANUFACTURER, __version__, parameters)
+    return hd.sr.AlgorithmIdentification(identity.MANUFACTURER, __version__, parameters)
 
 
 def _group(lv: LevelOutputs, seg: Dataset, roi: SegmentInfo):
@@ -107,7 +106,7 @@ def build_measurement_report(
         observer_type=pcodes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
             uid=DEVICE_UID,
-            name=MANUFACTURER,
+            name=identity.MANUFACTURER,
             manufacturer_name="OsteoImaging developers",
             model_name=f"OsteoImaging {__version__}",
         ),
@@ -121,11 +120,7 @@ def build_measurement_report(
     return hd.sr.Comprehensive3DSR(
         evidence=[*source.datasets, seg],
         content=report,
-        series_instance_uid=hd.UID(),
-        series_number=series_number,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
+        **identity.new_instance(series_number),
         series_description=series_description,
         is_complete=True,
         coding_schemes=codes.coding_schemes(),
