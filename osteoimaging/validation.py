@@ -146,10 +146,7 @@ def mask_from_label(labels: Volume, label: int | None, path: str | Path | None =
 def resample_mask_to(mask: Volume, reference: Volume) -> Volume:
     """Nearest-neighbour resampling of a (label or boolean) mask onto ``reference``'s grid."""
     image = mask.to_sitk()
-    ref = sitk.Image(reference.size, sitk.sitkUInt8)
-    ref.SetSpacing(reference.spacing)
-    ref.SetOrigin(reference.origin)
-    ref.SetDirection(tuple(reference.direction.ravel()))
+    ref = reference.reference_image()
     out = sitk.Resample(image, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
     return Volume.from_sitk(out, **mask.metadata)
 

@@ -96,6 +96,15 @@ class Volume:
         image.SetDirection(tuple(self.direction.ravel()))
         return image
 
+    def reference_image(self) -> sitk.Image:
+        """An empty (uint8) SimpleITK image on this volume's grid: a resampling reference
+        that copies no voxels."""
+        ref = sitk.Image([int(n) for n in self.size], sitk.sitkUInt8)
+        ref.SetSpacing(self.spacing)
+        ref.SetOrigin(self.origin)
+        ref.SetDirection(tuple(self.direction.ravel()))
+        return ref
+
     @classmethod
     def from_sitk(cls, image: sitk.Image, **metadata: Any) -> Volume:
         """Wrap a 3D SimpleITK image (the array is copied)."""

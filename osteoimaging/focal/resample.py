@@ -59,18 +59,10 @@ def analysis_grid(
     return Volume(np.zeros(shape, np.uint8), (s, s, s), tuple(origin), d)
 
 
-def _reference(grid: Volume) -> sitk.Image:
-    ref = sitk.Image([int(n) for n in grid.size], sitk.sitkUInt8)
-    ref.SetSpacing(grid.spacing)
-    ref.SetOrigin(grid.origin)
-    ref.SetDirection(tuple(grid.direction.ravel()))
-    return ref
-
-
 def resample_linear(volume: Volume, grid: Volume, default: float = AIR_HU) -> Volume:
     """``volume`` on ``grid`` by (tri)linear interpolation, float32."""
     image = sitk.Cast(volume.to_sitk(), sitk.sitkFloat32)
-    out = sitk.Resample(image, _reference(grid), sitk.Transform(), sitk.sitkLinear, default)
+    out = sitk.Resample(image, grid.reference_image(), sitk.Transform(), sitk.sitkLinear, default)
     return grid.with_array(sitk.GetArrayFromImage(out).astype(np.float32, copy=False))
 
 
@@ -92,7 +84,9 @@ def resample_mask(mask: Volume, grid: Volume, method: str = "nearest") -> Volume
         image = mask.to_sitk()
         if image.GetPixelID() != sitk.sitkUInt8:
             image = sitk.Cast(image != 0, sitk.sitkUInt8)
-        out = sitk.Resample(image, _reference(grid), sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+        out = sitk.Resample(
+            image, grid.reference_image(), sitk.Transform(), sitk.sitkNearestNeighbor, 0
+        )
         return grid.with_array(sitk.GetArrayFromImage(out) > 0)
     if method == "distance":
         phi = resample_linear(signed_distance_mm(mask), grid, default=1e6)

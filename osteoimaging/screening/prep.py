@@ -111,14 +111,6 @@ def slab_reference(centre_lps, params: PrepParams, n_slices: int | None = None) 
     return Volume(np.zeros((nz, n, n), np.uint8), (p, p, s), tuple(origin), np.eye(3))
 
 
-def _reference(grid: Volume) -> sitk.Image:
-    ref = sitk.Image([int(v) for v in grid.size], sitk.sitkUInt8)
-    ref.SetSpacing(grid.spacing)
-    ref.SetOrigin(grid.origin)
-    ref.SetDirection(tuple(grid.direction.ravel()))
-    return ref
-
-
 def resample_onto(volume: Volume, grid: Volume, *, nearest: bool = False, default=AIR_HU):
     """``volume``'s values at ``grid``'s voxel centres (linear or nearest), as an array."""
     image = volume.to_sitk()
@@ -129,7 +121,7 @@ def resample_onto(volume: Volume, grid: Volume, *, nearest: bool = False, defaul
     else:
         image = sitk.Cast(image, sitk.sitkFloat32)
         interp = sitk.sitkLinear
-    out = sitk.Resample(image, _reference(grid), sitk.Transform(), interp, float(default))
+    out = sitk.Resample(image, grid.reference_image(), sitk.Transform(), interp, float(default))
     return sitk.GetArrayFromImage(out)
 
 
