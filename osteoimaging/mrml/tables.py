@@ -49,13 +49,32 @@ def new_results_table(scene, name: str = "OsteoImaging results"):
     return node
 
 
-def _find_row(table_node, key: tuple[str, str]) -> int:
+def _add_missing_columns(table_node, values: dict[str, Any], text: tuple[str, ...] = ()) -> list:
+    """Add a column for each new name of ``values`` (numbers and None → double, the rest and
+    the ``text`` columns → string); returns all column names."""
+    names = _column_names(table_node.GetTable())
+    for name, value in values.items():
+        if name not in names:
+            numeric = name not in text and (_is_number(value) or value is None)
+            _add_column(table_node, name, numeric=numeric)
+            names.append(name)
+    return names
+
+
+def _find_or_add_row(table_node, key: dict[str, str]) -> int:
+    """The index of the row whose key columns hold ``key``'s values, or of a new row (NaN in
+    double columns, "" in string columns)."""
     table = table_node.GetTable()
-    level, region = (table.GetColumnByName(c) for c in KEY_COLUMNS)
+    columns = [table.GetColumnByName(c) for c in key]
+    wanted = tuple(key.values())
     for row in range(table_node.GetNumberOfRows()):
-        if (level.GetValue(row), region.GetValue(row)) == key:
+        if tuple(column.GetValue(row) for column in columns) == wanted:
             return row
-    return -1
+    row = table_node.AddEmptyRow()
+    for c in range(table.GetNumberOfColumns()):
+        array = table.GetColumn(c)
+        array.SetValue(row, math.nan if isinstance(array, vtk.vtkDoubleArray) else "")
+    return row
 
 
 def set_result_row(table_node, level: str, region: str, values: dict[str, Any]) -> int:
@@ -65,18 +84,8 @@ def set_result_row(table_node, level: str, region: str, values: dict[str, Any]) 
     new columns are added as values with new names appear.
     """
     table = table_node.GetTable()
-    names = _column_names(table)
-    for name, value in values.items():
-        if name not in names:
-            _add_column(table_node, name, numeric=_is_number(value) or value is None)
-            names.append(name)
-    row = _find_row(table_node, (level, region))
-    if row < 0:
-        row = table_node.AddEmptyRow()
-        for c in range(table.GetNumberOfColumns()):
-            column = table.GetColumn(c)
-            if isinstance(column, vtk.vtkDoubleArray):
-                column.SetValue(row, math.nan)
+    _add_missing_columns(table_node, values)
+    row = _find_or_add_row(table_node, dict(zip(KEY_COLUMNS, (level, region), strict=True)))
     table.GetColumnByName("level").SetValue(row, level)
     table.GetColumnByName("region").SetValue(row, region)
     for name, value in values.items():
@@ -97,24 +106,8 @@ def upsert_row(table_node, values: dict[str, Any], key: str = "level") -> int:
     double columns, everything else in string columns. Returns the row index.
     """
     table = table_node.GetTable()
-    names = _column_names(table)
-    for name, value in values.items():
-        if name not in names:
-            _add_column(
-                table_node, name, numeric=name != key and (_is_number(value) or value is None)
-            )
-            names.append(name)
-    column = table.GetColumnByName(key)
-    wanted = str(values[key])
-    row = next((r for r in range(table_node.GetNumberOfRows()) if column.GetValue(r) == wanted), -1)
-    if row < 0:
-        row = table_node.AddEmptyRow()
-        for c in range(table.GetNumberOfColumns()):
-            array = table.GetColumn(c)
-            if isinstance(array, vtk.vtkDoubleArray):
-                array.SetValue(row, math.nan)
-            else:
-                array.SetValue(row, "")
+    names = _add_missing_columns(table_node, values, text=(key,))
+    row = _find_or_add_row(table_node, {key: str(values[key])})
     for name in names:
         array, value = table.GetColumnByName(name), values.get(name)
         if isinstance(array, vtk.vtkDoubleArray):
